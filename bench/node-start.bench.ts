@@ -1,0 +1,82 @@
+/**
+ * Cold start to API-ready, and idle RSS after 10 s, of a real `instar node start` process.
+ * Runs compiled, from dist/bench. "ready" is the first moment /health answers at the URL the node wrote to run/node.json.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createSystemClock } from '../mesh/index.js'
+import { percentile, report } from './report.js'
+
+const clock = createSystemClock()
+const BIN = fileURLToPath(new URL('../../bin/instar.js', import.meta.url))
+const RUNS = Number(process.env.BENCH_START_RUNS ?? 5)
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000)
+
+async function health(api: string): Promise<boolean> {
+  try {
+    return (await fetch(`${api}/health`, { signal: AbortSignal.timeout(200) })).ok
+  } catch {
+    return false
+  }
+}
+
+async function startOnce(home: string): Promise<{ ms: number; pid: number }> {
+  const t0 = performance.now()
+  const child = spawn(process.execPath, [BIN, 'node', 'start', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0'], {
+    stdio: 'ignore',
+  })
+  for (;;) {
+    try {
+      const run = JSON.parse(readFileSync(join(home, 'run', 'node.json'), 'utf8')) as { api: string; pid: number }
+      if (run.pid === child.pid && (await health(run.api))) return { ms: performance.now() - t0, pid: run.pid }
+    } catch {
+      // not written yet
+    }
+    if (performance.now() - t0 > 30_000) throw new Error('node did not start within 30 s')
+    await clock.sleep(2)
+  }
+}
+
+async function stop(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM')
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return
+    }
+    await clock.sleep(10)
+  }
+  process.kill(pid, 'SIGKILL')
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN)
+  return kb / 1024
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'instar-bench-'))
+try {
+  const home = join(dir, 'home')
+  const init = spawnSync(process.execPath, [BIN, 'init', '--home', home, '--agent', 'bench', '--name', 'bench'])
+  if (init.status !== 0) throw new Error(`init failed: ${init.stderr.toString()}`)
+  const times: number[] = []
+  let last = { ms: 0, pid: 0 }
+  for (let i = 0; i < RUNS; i++) {
+    last = await startOnce(home)
+    times.push(last.ms)
+    if (i < RUNS - 1) await stop(last.pid)
+  }
+  report('node-start', 'start_to_api_ready_first', times[0] ?? Number.NaN, 'ms')
+  report('node-start', 'start_to_api_ready_p50', percentile(times, 50), 'ms')
+  report('node-start', 'start_to_api_ready_max', Math.max(...times), 'ms')
+  await clock.sleep(IDLE_MS)
+  report('node-start', `idle_rss_after_${IDLE_MS / 1000}s`, rssMb(last.pid), 'MB')
+  await stop(last.pid)
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

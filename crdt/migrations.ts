@@ -1,0 +1,26 @@
+/**
+ * Schema migrations of state.db, applied in order, each in its own transaction.
+ * A migration is never edited once released: add a new one instead.
+ */
+import type Database from 'better-sqlite3'
+
+export interface Migration {
+  version: number
+  name: string
+  up(db: Database.Database): void
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'node metadata',
+    up(db) {
+      db.exec(`
+        CREATE TABLE node_meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) STRICT;
+      `)
+    },
+  },
+]

@@ -1,0 +1,158 @@
+/** Typed errors of the mesh concern. Codes are API: never renamed. */
+
+export class MeshError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** A listen address could not be bound (port in use, bad interface, bad multiaddr). */
+export class MeshListenError extends MeshError {
+  readonly addresses: string[]
+  constructor(addresses: string[], reason: string, options?: { cause?: unknown }) {
+    super('MESH_LISTEN_FAILED', `cannot listen on ${addresses.join(', ')}: ${reason}`, options)
+    this.addresses = addresses
+  }
+}
+
+/** A listen or dial address is not a valid multiaddr. */
+export class MeshAddressInvalidError extends MeshError {
+  readonly address: string
+  constructor(address: string, options?: { cause?: unknown }) {
+    super('MESH_ADDRESS_INVALID', `"${address}" is not a valid multiaddr (example: /ip4/127.0.0.1/tcp/0)`, options)
+    this.address = address
+  }
+}
+
+/** A pairing frame could not be decoded (bad version, type, length, JSON or field). */
+export class PairingFrameMalformedError extends MeshError {
+  readonly reason: string
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('PAIRING_FRAME_MALFORMED', `malformed pairing frame: ${reason}`, options)
+    this.reason = reason
+  }
+}
+
+/** The peer speaks a pairing protocol version this node does not. */
+export class PairingVersionUnsupportedError extends MeshError {
+  readonly version: number
+  constructor(version: number) {
+    super('PAIRING_VERSION_UNSUPPORTED', `pairing protocol version ${version} is not supported (this node speaks 1)`)
+    this.version = version
+  }
+}
+
+/** The invitation text is not an instar invitation, or has been cut or altered. */
+export class PairingInvitationMalformedError extends MeshError {
+  readonly reason: string
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('PAIRING_INVITATION_MALFORMED', `this is not a valid invitation: ${reason}`, options)
+    this.reason = reason
+  }
+}
+
+/** The invitation's signature does not verify: it was forged or altered. */
+export class PairingInvitationForgedError extends MeshError {
+  constructor(options?: { cause?: unknown }) {
+    super('PAIRING_INVITATION_FORGED', 'the invitation\'s signature does not verify: it was altered or forged', options)
+  }
+}
+
+/** The invitation expired before it was used. */
+export class PairingInvitationExpiredError extends MeshError {
+  readonly expiresAt: number
+  constructor(expiresAt: number) {
+    super('PAIRING_INVITATION_EXPIRED', `the invitation expired at ${new Date(expiresAt).toISOString()}; ask for a new one`)
+    this.expiresAt = expiresAt
+  }
+}
+
+/** The invitation was already used (invitations are single-use). */
+export class PairingInvitationUsedError extends MeshError {
+  constructor() {
+    super('PAIRING_INVITATION_USED', 'the invitation was already used; ask for a new one')
+  }
+}
+
+/** The inviter holds no pending invitation with this id (never issued, cancelled, or lost on restart). */
+export class PairingInvitationUnknownError extends MeshError {
+  constructor() {
+    super('PAIRING_INVITATION_UNKNOWN', 'the inviter holds no such pending invitation; ask for a new one')
+  }
+}
+
+/** A pairing proof (HMAC over the transcript) did not verify. */
+export class PairingProofInvalidError extends MeshError {
+  readonly side: 'joiner' | 'inviter'
+  constructor(side: 'joiner' | 'inviter') {
+    super(
+      'PAIRING_PROOF_INVALID',
+      side === 'joiner'
+        ? 'the joining machine could not prove it holds the invitation\'s secret'
+        : 'the inviter could not prove it issued this invitation; do not trust this peer',
+    )
+    this.side = side
+  }
+}
+
+/** The peer on the connection is not the one the message or invitation names. */
+export class PairingPeerMismatchError extends MeshError {
+  constructor(what: string) {
+    super('PAIRING_PEER_MISMATCH', `pairing peer mismatch: ${what}`)
+  }
+}
+
+/** Too many pairing attempts from one peer. */
+export class PairingRateLimitedError extends MeshError {
+  readonly retryAfterMs: number
+  constructor(retryAfterMs: number) {
+    super('PAIRING_RATE_LIMITED', `too many pairing attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s`)
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+/** Pairing failed for a reason the inviter reported (its code is kept). */
+export class PairingRefusedError extends MeshError {
+  readonly remoteCode: string
+  constructor(remoteCode: string, message: string) {
+    super('PAIRING_REFUSED', `the inviter refused: ${message} [${remoteCode}]`)
+    this.remoteCode = remoteCode
+  }
+}
+
+/** This machine already belongs to a mesh (or to this one). */
+export class PairingAlreadyMemberError extends MeshError {
+  constructor(message: string) {
+    super('PAIRING_ALREADY_MEMBER', message)
+  }
+}
+
+/** A roster event failed verification (bad signature, bad id, unknown signer). */
+export class RosterEventInvalidError extends MeshError {
+  readonly reason: string
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('ROSTER_EVENT_INVALID', `invalid roster event: ${reason}`, options)
+    this.reason = reason
+  }
+}
+
+/** A roster operation needs a signer that is a current member. */
+export class RosterNotMemberError extends MeshError {
+  readonly peerId: string
+  constructor(peerId: string, what: string) {
+    super('ROSTER_NOT_MEMBER', `${peerId} is not a member of this mesh; ${what}`)
+    this.peerId = peerId
+  }
+}
+
+/** No member matches the given peer id, fingerprint or name (or more than one does). */
+export class RosterMemberNotFoundError extends MeshError {
+  readonly query: string
+  constructor(query: string, ambiguous = false) {
+    super('ROSTER_MEMBER_NOT_FOUND', ambiguous ? `"${query}" names more than one member; use the peer id` : `no member matches "${query}"`)
+    this.query = query
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The libp2p host: TCP, Noise, yamux, identify and ping, keyed by the machine seed so
+ * that one secret is one machine (the peer id is derived from the machine key).
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { MeshAddressInvalidError, MeshListenError } from './errors.js'
+
+export interface MeshHostDeps {
+  /** The machine's 32-byte Ed25519 seed. */
+  seed: Uint8Array
+  /** Decides which peers and connections are admitted; the pairing issue fills it from the roster. */
+  connectionGater?: ConnectionGater
+}
+
+export interface MeshHostOptions {
+  /** Multiaddrs to listen on; `/ip4/127.0.0.1/tcp/0` picks a free port. */
+  listen: string[]
+  /** Agent version announced by identify. */
+  agentVersion?: string
+}
+
+export type MeshLibp2p = Libp2p<{ identify: unknown; ping: Ping }>
+
+export interface MeshHost {
+  readonly peerId: PeerId
+  readonly libp2p: MeshLibp2p
+  /** The addresses this host actually listens on (ports resolved), with the peer id. */
+  addresses(): string[]
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** The libp2p peer id that a machine seed gives, without starting anything. */
+export async function peerIdFromSeed(seed: Uint8Array): Promise<PeerId> {
+  const key = await generateKeyPairFromSeed('Ed25519', seed)
+  return peerIdFromPrivateKey(key)
+}
+
+export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOptions): Promise<MeshHost> {
+  for (const address of options.listen) {
+    try {
+      multiaddr(address)
+    } catch (err) {
+      throw new MeshAddressInvalidError(address, { cause: err })
+    }
+  }
+  const privateKey = await generateKeyPairFromSeed('Ed25519', deps.seed)
+  const libp2p = (await createLibp2p({
+    privateKey,
+    start: false,
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(deps.connectionGater === undefined ? {} : { connectionGater: deps.connectionGater }),
+    nodeInfo: { userAgent: options.agentVersion ?? 'instar' },
+    services: {
+      identify: identify(),
+      ping: ping(),
+    },
+  })) as unknown as MeshLibp2p
+
+  let started = false
+  let stopping: Promise<void> | null = null
+
+  return {
+    peerId: libp2p.peerId,
+    libp2p,
+    addresses: () => libp2p.getMultiaddrs().map((ma) => ma.toString()),
+    async start() {
+      if (started) return
+      try {
+        await libp2p.start()
+      } catch (err) {
+        await Promise.resolve(libp2p.stop()).catch(() => undefined)
+        throw new MeshListenError(options.listen, describeListenFailure(err), { cause: err })
+      }
+      started = true
+    },
+    stop() {
+      if (!started) return Promise.resolve()
+      const pending =
+        stopping ??
+        Promise.resolve(libp2p.stop()).finally(() => {
+          started = false
+          stopping = null
+        })
+      stopping = pending
+      return pending
+    },
+  }
+}
+
+function describeListenFailure(err: unknown): string {
+  const text = collectMessages(err)
+  if (/EADDRINUSE/.test(text)) return 'the address is already in use'
+  if (/EADDRNOTAVAIL/.test(text)) return 'the address is not available on this machine'
+  if (/EACCES/.test(text)) return 'permission denied (ports below 1024 need privileges)'
+  return text.split('\n')[0] ?? 'unknown error'
+}
+
+function collectMessages(err: unknown): string {
+  const parts: string[] = []
+  let current: unknown = err
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    if (current instanceof Error) {
+      parts.push(`${(current as { code?: string }).code ?? ''} ${current.message}`)
+      current = (current as { cause?: unknown }).cause
+    } else {
+      parts.push(String(current))
+      break
+    }
+  }
+  return parts.join(' | ')
+}

@@ -1,0 +1,142 @@
+/**
+ * The local HTTP API (fastify) on 127.0.0.1 only. `GET /health` is open; every other route
+ * needs `Authorization: Bearer <api.token>`, compared in constant time. Every body and query
+ * passes a schema; a bad one gets a 400 with a message, never a stack trace.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { ApiListenError, codeOf, httpStatusFor } from './errors.js'
+
+export interface NodeStatus {
+  running: true
+  pid: number
+  peerId: string
+  agent: { name: string; publicKey: string } | null
+  machine: { name: string; fingerprint: string; priority: number }
+  addresses: string[]
+  api: string
+  uptimeMs: number
+  version: string
+}
+
+export interface ApiServerDeps {
+  token: string
+  logger: Logger
+  status(): NodeStatus
+  /** Begins a graceful shutdown; called after the reply is sent. */
+  requestStop(reason: string): void
+}
+
+export interface ApiServerOptions {
+  port: number
+  version: string
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: number
+}
+
+export interface ApiServer {
+  readonly fastify: FastifyInstance
+  /** The base URL, e.g. http://127.0.0.1:41234 (known after start). */
+  url(): string
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest()
+}
+
+export function createApiServer(deps: ApiServerDeps, options: ApiServerOptions): ApiServer {
+  const fastify = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // Strict: no silent dropping of unknown fields, no coercing "5" into 5 or back.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  })
+  const expected = digest(deps.token)
+  let baseUrl = ''
+  let started = false
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/health' || request.url.startsWith('/health?')) return
+    const header = request.headers.authorization ?? ''
+    const match = /^Bearer ([^\s]+)$/.exec(header)
+    // Compare digests so length differences do not leak through timing either.
+    if (match === null || !timingSafeEqual(digest(match[1] ?? ''), expected)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: { code: 'API_UNAUTHORIZED', message: 'missing or wrong bearer token (see api.token in the data directory)' },
+      })
+    }
+  })
+
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) {
+      return reply.code(400).send({ error: { code: 'API_BAD_REQUEST', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is not valid'}`.replace(/\s+/g, ' ').trim() } })
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: { code: 'API_BAD_REQUEST', message: error.message } })
+    }
+    const code = codeOf(error)
+    const status = httpStatusFor(code)
+    if (status >= 500) {
+      deps.logger.error({ code, route: request.routeOptions.url, err: error }, 'api request failed')
+      return reply.code(500).send({ error: { code: code === 'INTERNAL' ? 'INTERNAL' : code, message: 'internal error; see the node log' } })
+    }
+    return reply.code(status).send({ error: { code, message: error.message } })
+  })
+
+  fastify.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: { code: 'API_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
+  })
+
+  fastify.get('/health', async () => ({ ok: true, version: options.version }))
+
+  fastify.get('/node', async () => deps.status())
+
+  fastify.post(
+    '/node/stop',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { reason: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as { reason?: string }
+      reply.raw.once('finish', () => deps.requestStop(body.reason ?? 'api request'))
+      return { stopping: true }
+    },
+  )
+
+  return {
+    fastify,
+    url: () => baseUrl,
+    async start() {
+      try {
+        await fastify.listen({ host: '127.0.0.1', port: options.port })
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        throw new ApiListenError(
+          options.port,
+          code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message,
+          { cause: err },
+        )
+      }
+      started = true
+      const address = fastify.server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : options.port
+      baseUrl = `http://127.0.0.1:${port}`
+    },
+    async stop() {
+      if (!started) return
+      started = false
+      await fastify.close()
+    },
+  }
+}

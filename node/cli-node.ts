@@ -1,0 +1,169 @@
+/** `instar node start|stop|status`: run the daemon in the foreground or detached, stop it, ask it how it is. */
+import { spawn } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { createSystemClock } from '../mesh/index.js'
+import { connectApi, probeHealth } from './api-client.js'
+import type { NodeStatus } from './api-server.js'
+import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
+import { createOutput, formatDuration } from './cli-output.js'
+import { loadConfig } from './config.js'
+import { NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
+import { createLogger } from './logger.js'
+import { homePaths, resolveHome } from './paths.js'
+import { liveRunInfo, processAlive, readRunInfo } from './run-state.js'
+
+interface StartFlags extends CommonOptions {
+  detach?: boolean
+  apiPort?: string
+  listen?: string[]
+}
+
+const clock = createSystemClock()
+
+export function registerNode(program: Command): void {
+  const node = program.command('node').description('run, stop and inspect the node on this machine')
+
+  addCommonOptions(
+    node
+      .command('start')
+      .description('run the node: libp2p host and the local HTTP API (foreground unless --detach)')
+      .option('--detach', 'run in the background and return once the node answers')
+      .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0 picks a free one)')
+      .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config.json)'),
+  ).action(async (flags: StartFlags) => {
+    const home = resolveHome(flags.home, process.env)
+    const apiPort = flags.apiPort === undefined ? undefined : parseIntOption('--api-port', flags.apiPort, 0, 65535)
+    const out = createOutput(flags.json === true)
+    if (flags.detach === true) {
+      const run = await startDetached(home, apiPort, flags.listen)
+      out.result(run, () => `node started in the background (pid ${run.pid}, api ${run.api}, peer id ${run.peerId})`)
+      return
+    }
+    const config = loadConfig(homePaths(home).config)
+    // Loaded here so that status and stop do not pay for libp2p's import.
+    const { startNode } = await import('./daemon.js')
+    const logger = createLogger(config.log.level)
+    const running = await startNode(
+      { clock, logger },
+      { home, ...(apiPort === undefined ? {} : { apiPort }), ...(flags.listen === undefined ? {} : { listen: flags.listen }) },
+    )
+    const status = running.status()
+    out.result(
+      { pid: status.pid, api: status.api, peerId: status.peerId, addresses: status.addresses },
+      () => `node running (pid ${status.pid}); api ${status.api}; peer id ${status.peerId}; Ctrl-C stops it`,
+    )
+    const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal)
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    await running.stopped
+    process.exit(0)
+  })
+
+  addCommonOptions(node.command('stop').description('stop the node running on this data directory')).action(
+    async (flags: CommonOptions) => {
+      const paths = homePaths(resolveHome(flags.home, process.env))
+      const out = createOutput(flags.json === true)
+      const run = liveRunInfo(paths)
+      if (run === null) throw new NodeNotRunningError(paths.home)
+      try {
+        await connectApi(paths).post('/node/stop', { reason: 'instar node stop' })
+      } catch (err) {
+        if (!(err instanceof NodeApiError) || err.code !== 'NODE_UNREACHABLE') throw err
+        // The API is wedged: fall back to the signal, which takes the same graceful path.
+        process.kill(run.pid, 'SIGTERM')
+      }
+      const gone = await waitFor(() => !processAlive(run.pid), 5000)
+      if (!gone) {
+        throw new NodeError('NODE_STOP_TIMEOUT', `the node (pid ${run.pid}) did not stop within 5 s; it may be stuck (kill ${run.pid})`)
+      }
+      out.result({ stopped: true, pid: run.pid }, () => `node stopped (pid ${run.pid})`)
+    },
+  )
+
+  addCommonOptions(node.command('status').description('show the node running on this data directory')).action(
+    async (flags: CommonOptions) => {
+      const paths = homePaths(resolveHome(flags.home, process.env))
+      const out = createOutput(flags.json === true)
+      if (liveRunInfo(paths) === null) {
+        out.result({ running: false }, () => `no node is running on ${paths.home}`)
+        process.exitCode = 1
+        return
+      }
+      const s = await connectApi(paths).get<NodeStatus>('/node')
+      out.result(s, () =>
+        [
+          `node running on ${paths.home}`,
+          `  agent        ${s.agent === null ? 'none (not in a mesh yet)' : `${s.agent.name}`}`,
+          `  machine      ${s.machine.name}`,
+          `  fingerprint  ${s.machine.fingerprint}`,
+          `  peer id      ${s.peerId}`,
+          `  listening    ${s.addresses.join('\n               ')}`,
+          `  api          ${s.api}`,
+          `  pid          ${s.pid}`,
+          `  uptime       ${formatDuration(s.uptimeMs)}`,
+          `  version      ${s.version}`,
+        ].join('\n'),
+      )
+    },
+  )
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = clock.now() + timeoutMs
+  while (clock.now() < deadline) {
+    if (await condition()) return true
+    await clock.sleep(50)
+  }
+  return condition()
+}
+
+async function startDetached(home: string, apiPort: number | undefined, listen: string[] | undefined) {
+  const paths = homePaths(home)
+  // Fail fast, in this process, on what the child would refuse anyway.
+  loadConfig(paths.config)
+  const already = liveRunInfo(paths)
+  if (already !== null) {
+    const { NodeAlreadyRunningError } = await import('./errors.js')
+    throw new NodeAlreadyRunningError(paths.home, already.pid)
+  }
+  mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 })
+  const logFd = openSync(paths.logFile, 'a', 0o600)
+  const args = [...process.execArgv, process.argv[1] ?? '', 'node', 'start', '--home', home]
+  if (apiPort !== undefined) args.push('--api-port', String(apiPort))
+  if (listen !== undefined) args.push('--listen', ...listen)
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: process.env })
+  closeSync(logFd)
+  let exited: number | null = null
+  child.once('exit', (code) => {
+    exited = code ?? 1
+  })
+  const pid = child.pid ?? 0
+  const ready = await waitFor(async () => {
+    if (exited !== null) return true
+    const run = readRunInfo(paths)
+    return run !== null && run.pid === pid && (await probeHealth(run.api, 500))
+  }, 20_000)
+  if (exited !== null || !ready) {
+    if (exited === null) child.kill('SIGTERM')
+    throw new NodeError('NODE_START_FAILED', `the node did not start: ${lastLogError(paths.logFile) ?? `see ${paths.logFile}`}`)
+  }
+  child.unref()
+  const run = readRunInfo(paths)
+  if (run === null) throw new NodeError('NODE_START_FAILED', `the node started but wrote no ${paths.runFile}`)
+  return run
+}
+
+/** The last "instar: ..." error line the child printed, to show why it failed. */
+function lastLogError(logFile: string): string | null {
+  try {
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n')
+    for (let i = lines.length - 1; i >= 0 && i >= lines.length - 20; i--) {
+      const line = lines[i] ?? ''
+      if (line.startsWith('instar: ')) return line.slice('instar: '.length)
+    }
+  } catch {
+    return null
+  }
+  return null
+}

@@ -1,0 +1,165 @@
+/**
+ * The data directory: `instar init` lays it out, the daemon and the CLI read it. Keys go
+ * through the identity keystore (0600 files in a 0700 folder); the API token is a 0600 file.
+ */
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import {
+  fingerprint,
+  generateMeshKey,
+  generateSeed,
+  keyPairFromSeed,
+  loadMeshKeys,
+  loadSeed,
+  saveMeshKeys,
+  saveSeed,
+  toHex,
+  type KeyFileWarning,
+  type KeyPair,
+  type MeshKey,
+} from '../identity/index.js'
+import { peerIdFromSeed } from '../mesh/index.js'
+import { loadConfig, parseConfig, writeConfig, type Config } from './config.js'
+import { HomeAlreadyInitializedError, HomeNotInitializedError, NodeAlreadyRunningError, NodeError } from './errors.js'
+import { readToken } from './api-token.js'
+import { homePaths, type HomePaths } from './paths.js'
+import { liveRunInfo, processAlive } from './run-state.js'
+
+export interface InitOptions {
+  home: string
+  agent?: string
+  name?: string
+  priority?: number
+  force?: boolean
+}
+
+export interface InitResult {
+  home: string
+  machine: { name: string; fingerprint: string; peerId: string }
+  agent: { name: string; publicKey: string } | null
+  /** Things the user should know (keys replaced with --force). */
+  warnings: string[]
+}
+
+/** A machine name from the host name, cut to what config.json allows. */
+export function defaultMachineName(): string {
+  const cleaned = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64)
+  return cleaned === '' ? 'machine' : cleaned
+}
+
+export async function initHome(options: InitOptions): Promise<InitResult> {
+  const paths = homePaths(options.home)
+  const warnings: string[] = []
+  const running = liveRunInfo(paths)
+  if (running !== null) throw new NodeAlreadyRunningError(paths.home, running.pid)
+  const lockHolder = readLockHolder(paths)
+  if (lockHolder !== null) throw new NodeAlreadyRunningError(paths.home, lockHolder)
+
+  const existing = [paths.machineKey, paths.agentKey, paths.config].find((p) => existsSync(p))
+  if (existing !== undefined && options.force !== true) {
+    throw new HomeAlreadyInitializedError(paths.home, existing.slice(paths.home.length + 1))
+  }
+  if (existing !== undefined) {
+    warnings.push(`replacing the keys in ${paths.home}: this machine gets a new identity and must pair again`)
+  }
+
+  const machineName = options.name ?? defaultMachineName()
+  const agentName = options.agent
+  // Validate names and priority before any file is touched.
+  const draft: Config = {
+    version: 1,
+    machine: { name: machineName, priority: options.priority ?? 0 },
+    agent: agentName === undefined ? null : { name: agentName, publicKey: '0'.repeat(64) },
+    api: { port: 0 },
+    listen: ['/ip4/0.0.0.0/tcp/0'],
+    mdns: false,
+    log: { level: 'info' },
+  }
+  parseConfig(draft, 'the --agent/--name/--priority options')
+
+  mkdirSync(paths.home, { recursive: true, mode: 0o700 })
+  chmodSync(paths.home, 0o700)
+  mkdirSync(paths.keysDir, { recursive: true, mode: 0o700 })
+  chmodSync(paths.keysDir, 0o700)
+
+  const overwrite = options.force === true
+  const machineSeed = generateSeed()
+  const machine = keyPairFromSeed(machineSeed)
+  saveSeed(paths.machineKey, 'machine', machineSeed, { overwrite })
+
+  let agent: InitResult['agent'] = null
+  if (agentName !== undefined) {
+    const agentSeed = generateSeed()
+    const agentKeys = keyPairFromSeed(agentSeed)
+    saveSeed(paths.agentKey, 'agent', agentSeed, { overwrite })
+    saveMeshKeys(paths.meshKeys, [generateMeshKey(1)], { overwrite })
+    agent = { name: agentName, publicKey: toHex(agentKeys.publicKey) }
+  } else {
+    // Without --agent this machine waits to join a mesh: it holds no agent key of an old one.
+    rmSync(paths.agentKey, { force: true })
+    rmSync(paths.meshKeys, { force: true })
+  }
+
+  writeConfig(paths.config, { ...draft, agent })
+  writeSecretFile(paths.apiToken, randomBytes(32).toString('hex'))
+
+  const peerId = await peerIdFromSeed(machineSeed)
+  return {
+    home: paths.home,
+    machine: { name: machineName, fingerprint: fingerprint(machine.publicKey), peerId: peerId.toString() },
+    agent,
+    warnings,
+  }
+}
+
+function readLockHolder(paths: HomePaths): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(paths.lockFile, 'utf8').trim(), 10)
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null
+  } catch {
+    return null
+  }
+}
+
+function writeSecretFile(path: string, value: string): void {
+  writeFileSync(path, `${value}\n`, { mode: 0o600 })
+  chmodSync(path, 0o600)
+}
+
+export interface LoadedHome {
+  paths: HomePaths
+  config: Config
+  machine: KeyPair
+  agent: KeyPair | null
+  meshKeys: MeshKey[]
+  token: string
+  warnings: KeyFileWarning[]
+}
+
+/** Reads everything a node needs from its data directory, refusing anything damaged. */
+export function loadHome(home: string): LoadedHome {
+  const paths = homePaths(home)
+  if (!existsSync(paths.config) && !existsSync(paths.machineKey)) throw new HomeNotInitializedError(paths.home)
+  const config = loadConfig(paths.config)
+  const warnings: KeyFileWarning[] = []
+  const machineSeed = loadSeed(paths.machineKey, 'machine')
+  warnings.push(...machineSeed.warnings)
+  let agent: KeyPair | null = null
+  let meshKeys: MeshKey[] = []
+  if (config.agent !== null) {
+    const agentSeed = loadSeed(paths.agentKey, 'agent')
+    warnings.push(...agentSeed.warnings)
+    agent = keyPairFromSeed(agentSeed.seed)
+    if (toHex(agent.publicKey) !== config.agent.publicKey) {
+      throw new NodeError(
+        'AGENT_KEY_MISMATCH',
+        `${paths.agentKey} does not hold the agent key that ${paths.config} names (agent.publicKey); restore the right key file`,
+      )
+    }
+    const mesh = loadMeshKeys(paths.meshKeys)
+    warnings.push(...mesh.warnings)
+    meshKeys = mesh.keys
+  }
+  return { paths, config, machine: keyPairFromSeed(machineSeed.seed), agent, meshKeys, token: readToken(paths), warnings }
+}

@@ -1,0 +1,113 @@
+/**
+ * run/node.lock and run/node.json: how one data directory holds at most one node, and how
+ * the CLI finds the node that runs on it. A lock whose process is gone is stale and is
+ * replaced; node.json is written only once the node answers, and removed on shutdown.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { NodeAlreadyRunningError } from './errors.js'
+import type { HomePaths } from './paths.js'
+
+export const runInfoSchema = z.object({
+  pid: z.number().int().positive(),
+  api: z.string().url(),
+  peerId: z.string().min(1),
+  addresses: z.array(z.string()),
+  startedAt: z.number(),
+  version: z.string(),
+})
+
+export type RunInfo = z.infer<typeof runInfoSchema>
+
+/** Whether a process with this pid exists (a zombie or another user's process counts). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function readLockPid(path: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10)
+    return Number.isInteger(pid) && pid > 0 ? pid : null
+  } catch {
+    return null
+  }
+}
+
+export interface Lock {
+  release(): void
+}
+
+/**
+ * Takes the data directory's lock for this process. A lock held by a live process refuses;
+ * one left by a dead process (SIGKILL, power loss) is removed along with its node.json.
+ */
+export function acquireLock(paths: HomePaths, pid: number): Lock {
+  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 })
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fd: number
+    try {
+      fd = openSync(paths.lockFile, 'wx', 0o600)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const holder = readLockPid(paths.lockFile)
+      if (holder !== null && holder !== pid && processAlive(holder)) {
+        throw new NodeAlreadyRunningError(paths.home, holder)
+      }
+      // Stale: the holder is gone (or the file is empty from a crash mid-write).
+      rmSync(paths.lockFile, { force: true })
+      rmSync(paths.runFile, { force: true })
+      continue
+    }
+    writeSync(fd, `${pid}\n`)
+    closeSync(fd)
+    let released = false
+    return {
+      release() {
+        if (released) return
+        released = true
+        if (readLockPid(paths.lockFile) === pid) rmSync(paths.lockFile, { force: true })
+      },
+    }
+  }
+  throw new NodeAlreadyRunningError(paths.home, readLockPid(paths.lockFile) ?? 0)
+}
+
+export function writeRunInfo(paths: HomePaths, info: RunInfo): void {
+  const tmp = join(paths.runDir, `.node.json.${info.pid}.tmp`)
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 })
+  renameSync(tmp, paths.runFile)
+}
+
+export function removeRunInfo(paths: HomePaths, pid: number): void {
+  const info = readRunInfo(paths)
+  if (info === null || info.pid === pid) rmSync(paths.runFile, { force: true })
+}
+
+/** The node.json of a node, or null when there is none or it is unreadable. */
+export function readRunInfo(paths: HomePaths): RunInfo | null {
+  let text: string
+  try {
+    text = readFileSync(paths.runFile, 'utf8')
+  } catch {
+    return null
+  }
+  try {
+    const parsed = runInfoSchema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data : null
+  } catch {
+    return null
+  }
+}
+
+/** node.json of a node whose process is alive, else null (a stale file is left for the next start). */
+export function liveRunInfo(paths: HomePaths): RunInfo | null {
+  const info = readRunInfo(paths)
+  if (info === null || !processAlive(info.pid)) return null
+  return info
+}

@@ -1,0 +1,76 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig, parseConfig, writeConfig, type Config } from '../../node/config.js'
+import { ConfigInvalidError } from '../../node/errors.js'
+import { tempDir } from '../support/temp-dir.js'
+
+const good: Config = {
+  version: 1,
+  machine: { name: 'laptop', priority: 0 },
+  agent: { name: 'kira', publicKey: 'ab'.repeat(32) },
+  api: { port: 0 },
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  mdns: false,
+  log: { level: 'info' },
+}
+
+function failure(value: unknown): ConfigInvalidError {
+  try {
+    parseConfig(value, 'config.json')
+  } catch (err) {
+    if (err instanceof ConfigInvalidError) return err
+    throw err
+  }
+  throw new Error('expected the config to be refused')
+}
+
+describe('config.json', () => {
+  it('accepts a complete config and fills defaults for optional sections', () => {
+    const parsed = parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json')
+    expect(parsed.api.port).toBe(0)
+    expect(parsed.listen).toEqual(['/ip4/0.0.0.0/tcp/0'])
+    expect(parsed.machine.priority).toBe(0)
+  })
+
+  it('names the field whose value is wrong', () => {
+    const err = failure({ ...good, api: { port: 70000 } })
+    expect(err.code).toBe('CONFIG_INVALID')
+    expect(err.field).toBe('api.port')
+    expect(err.message).toContain('api.port')
+  })
+
+  it('refuses an unknown field so a typo does not pass silently', () => {
+    const err = failure({ ...good, lisen: ['/ip4/127.0.0.1/tcp/0'] })
+    expect(err.message).toContain('"lisen"')
+  })
+
+  it('refuses a listen address that is not a multiaddr', () => {
+    const err = failure({ ...good, listen: ['127.0.0.1:4100'] })
+    expect(err.field).toBe('listen.0')
+  })
+
+  it('refuses a machine name with spaces or slashes', () => {
+    expect(failure({ ...good, machine: { name: 'my laptop' } }).field).toBe('machine.name')
+    expect(failure({ ...good, machine: { name: '../x' } }).field).toBe('machine.name')
+  })
+
+  it('refuses a file that is not JSON, saying so', () => {
+    const dir = tempDir()
+    const path = join(dir, 'config.json')
+    writeFileSync(path, '{"version": 1,')
+    expect(() => loadConfig(path)).toThrow(/is not valid JSON/)
+  })
+
+  it('refuses a missing file, naming it', () => {
+    const dir = tempDir()
+    expect(() => loadConfig(join(dir, 'config.json'))).toThrow(/config\.json: the file does not exist/)
+  })
+
+  it('round-trips through writeConfig and loadConfig', () => {
+    const dir = tempDir()
+    const path = join(dir, 'config.json')
+    writeConfig(path, good)
+    expect(loadConfig(path)).toEqual(good)
+  })
+})
