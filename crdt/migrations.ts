@@ -23,4 +23,16 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 2,
+    name: 'roster update log',
+    up(db) {
+      db.exec(`
+        CREATE TABLE roster_updates (
+          seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+          data   BLOB NOT NULL
+        ) STRICT;
+      `)
+    },
+  },
 ]

@@ -5,6 +5,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
+import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -27,6 +28,8 @@ export interface MeshHostOptions {
   listen: string[]
   /** Agent version announced by identify. */
   agentVersion?: string
+  /** LAN discovery by multicast DNS. */
+  mdns?: boolean
 }
 
 export type MeshLibp2p = Libp2p<{ identify: unknown; ping: Ping }>
@@ -61,6 +64,7 @@ export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOption
     addresses: { listen: options.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
+    peerDiscovery: options.mdns === true ? [mdns()] : [],
     streamMuxers: [yamux()],
     ...(deps.connectionGater === undefined ? {} : { connectionGater: deps.connectionGater }),
     nodeInfo: { userAgent: options.agentVersion ?? 'instar' },

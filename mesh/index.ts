@@ -1,7 +1,7 @@
 /**
- * mesh: the libp2p host of one machine (TCP, Noise, yamux, identify, ping) and the Clock
- * port every timed part of instar uses. Pairing, the roster gater, the failure detector
- * and leader election grow here.
+ * mesh: the libp2p host of one machine (TCP, Noise, yamux, identify, ping), the signed
+ * roster, the connection gater, pairing by invitation and reconnection; and the Clock
+ * port every timed part of instar uses. The failure detector and leader election grow here.
  *
  *   const host = await createMeshHost({ seed }, { listen: ['/ip4/127.0.0.1/tcp/0'] })
  *   await host.start()
@@ -12,3 +12,31 @@ export type { MeshHost, MeshHostDeps, MeshHostOptions, MeshLibp2p } from './host
 export { createManualClock, createSystemClock } from './clock.js'
 export type { Clock, ManualClock, TimerHandle } from './clock.js'
 export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'
+export { createMesh } from './mesh-service.js'
+export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshOptions, MeshStatus } from './mesh-service.js'
+export type { PeerView } from './peer-health.js'
+export type { Roster, RosterMember, RosterStore } from './roster.js'
+export type { Invitation } from './invitation.js'
+export { readInvitation } from './invitation.js'
+export { meshIdFromAgentKey } from './roster-events.js'
+export { PAIRING_PROTOCOL } from './pairing-protocol.js'
+export { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
+export type { MeshLogger } from './logger.js'
+export { silentLogger } from './logger.js'
+export {
+  PairingAlreadyMemberError,
+  PairingFrameMalformedError,
+  PairingInvitationExpiredError,
+  PairingInvitationForgedError,
+  PairingInvitationMalformedError,
+  PairingInvitationUnknownError,
+  PairingInvitationUsedError,
+  PairingPeerMismatchError,
+  PairingProofInvalidError,
+  PairingRateLimitedError,
+  PairingRefusedError,
+  PairingVersionUnsupportedError,
+  RosterEventInvalidError,
+  RosterMemberNotFoundError,
+  RosterNotMemberError,
+} from './errors.js'

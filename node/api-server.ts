@@ -26,6 +26,8 @@ export interface ApiServerDeps {
   status(): NodeStatus
   /** Begins a graceful shutdown; called after the reply is sent. */
   requestStop(reason: string): void
+  /** Further route groups (mesh, memory, ...), registered after the core routes. */
+  routes?: Array<(fastify: FastifyInstance) => void>
 }
 
 export interface ApiServerOptions {
@@ -81,6 +83,7 @@ export function createApiServer(deps: ApiServerDeps, options: ApiServerOptions):
     }
     const code = codeOf(error)
     const status = httpStatusFor(code)
+    if (status === 502) return reply.code(502).send({ error: { code, message: error.message } })
     if (status >= 500) {
       deps.logger.error({ code, route: request.routeOptions.url, err: error }, 'api request failed')
       return reply.code(500).send({ error: { code: code === 'INTERNAL' ? 'INTERNAL' : code, message: 'internal error; see the node log' } })
@@ -113,6 +116,8 @@ export function createApiServer(deps: ApiServerDeps, options: ApiServerOptions):
       return { stopping: true }
     },
   )
+
+  for (const register of deps.routes ?? []) register(fastify)
 
   return {
     fastify,

@@ -1,6 +1,7 @@
 /** The `instar` command line: builds the commander program and runs it, mapping errors to exit codes. */
 import { Command, CommanderError } from 'commander'
 import { registerInit } from './cli-init.js'
+import { registerMesh } from './cli-mesh.js'
 import { registerNode } from './cli-node.js'
 import { reportError } from './cli-output.js'
 import { VERSION } from './version.js'
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride()
   registerInit(program)
   registerNode(program)
+  registerMesh(program)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()

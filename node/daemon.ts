@@ -3,9 +3,11 @@
  * host and the local API together, writes run/node.json once it answers, and takes it all
  * down again in reverse order on stop.
  */
-import { fingerprint, toHex } from '../identity/index.js'
-import { openStateDb, type StateDb } from '../crdt/index.js'
-import { createMeshHost, type Clock, type MeshHost } from '../mesh/index.js'
+import { fingerprint, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
+import { createSqliteRosterStore, openStateDb, type StateDb } from '../crdt/index.js'
+import { createMesh, type Clock, type Mesh } from '../mesh/index.js'
+import { registerMeshRoutes } from './api-mesh-routes.js'
+import { writeConfig } from './config.js'
 import { createApiServer, type ApiServer, type NodeStatus } from './api-server.js'
 import { loadHome } from './home.js'
 import type { Logger } from './logger.js'
@@ -54,7 +56,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
 
   let lock: Lock
   let state: StateDb
-  let host: MeshHost
+  let mesh: Mesh
   let api: ApiServer
   let stopping: Promise<void> | null = null
   let resolveStopped!: () => void
@@ -66,10 +68,10 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   const status = (): NodeStatus => ({
     running: true,
     pid,
-    peerId: host.peerId.toString(),
-    agent: home.config.agent === null ? null : { name: home.config.agent.name, publicKey: home.config.agent.publicKey },
+    peerId: mesh.peerId,
+    agent: mesh.status().agent,
     machine: { name: home.config.machine.name, fingerprint: machineFingerprint, priority: home.config.machine.priority },
-    addresses: host.addresses(),
+    addresses: mesh.host.addresses(),
     api: api.url(),
     uptimeMs: clock.now() - startedAt,
     version: VERSION,
@@ -93,15 +95,46 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     undo.push(() => state.close())
     state.setMeta('machine.publicKey', toHex(home.machine.publicKey))
 
-    host = await createMeshHost(
-      { seed: home.machine.seed },
-      { listen: options.listen ?? home.config.listen, agentVersion: `instar/${VERSION}` },
+    mesh = await createMesh(
+      {
+        clock,
+        logger,
+        machineSeed: home.machine.seed,
+        machineName: home.config.machine.name,
+        rosterStore: createSqliteRosterStore(state),
+        membership:
+          home.agent === null || home.config.agent === null
+            ? null
+            : { agentName: home.config.agent.name, agentSeed: home.agent.seed, meshKeys: home.meshKeys },
+        persistJoin(joined) {
+          // Keys first, config last: a crash in between leaves a machine that still waits to join.
+          const agentPublicKey = keyPairFromSeed(joined.agentSeed).publicKey
+          saveSeed(home.paths.agentKey, 'agent', joined.agentSeed, { overwrite: true })
+          saveMeshKeys(home.paths.meshKeys, joined.meshKeys, { overwrite: true })
+          home.config = { ...home.config, agent: { name: joined.agentName, publicKey: toHex(agentPublicKey) } }
+          writeConfig(home.paths.config, home.config)
+        },
+        persistMeshKeys(keys) {
+          saveMeshKeys(home.paths.meshKeys, keys, { overwrite: true })
+        },
+      },
+      {
+        listen: options.listen ?? home.config.listen,
+        agentVersion: `instar/${VERSION}`,
+        mdns: home.config.mdns,
+      },
     )
-    await host.start()
-    undo.push(() => host.stop())
+    await mesh.start()
+    undo.push(() => mesh.stop())
 
     api = createApiServer(
-      { token: home.token, logger, status, requestStop: (reason) => void stop(reason) },
+      {
+        token: home.token,
+        logger,
+        status,
+        requestStop: (reason) => void stop(reason),
+        routes: [(fastify) => registerMeshRoutes(fastify, mesh)],
+      },
       { port: options.apiPort ?? home.config.api.port, version: VERSION },
     )
     await api.start()
@@ -110,8 +143,8 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     writeRunInfo(home.paths, {
       pid,
       api: api.url(),
-      peerId: host.peerId.toString(),
-      addresses: host.addresses(),
+      peerId: mesh.peerId,
+      addresses: mesh.host.addresses(),
       startedAt,
       version: VERSION,
     })
@@ -122,6 +155,6 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     throw err
   }
 
-  logger.info({ peerId: host.peerId.toString(), api: api.url(), addresses: host.addresses() }, 'node started')
+  logger.info({ peerId: mesh.peerId, api: api.url(), addresses: mesh.host.addresses() }, 'node started')
   return { status, stopped, stop }
 }

@@ -93,9 +93,23 @@ const httpStatus: Record<string, number> = {
   CONFIG_INVALID: 400,
 }
 
+const httpStatusByPrefix: Array<[string, number]> = [
+  ['ROSTER_MEMBER_NOT_FOUND', 404],
+  ['PAIRING_ALREADY_MEMBER', 409],
+  ['MESH_NOT_MEMBER', 409],
+  ['PAIRING_INVITER_UNREACHABLE', 502],
+  ['PAIRING_NO_ANSWER', 502],
+  ['PAIRING_', 400],
+  ['ROSTER_', 400],
+  ['IDENTITY_TOKEN_', 400],
+]
+
 /** HTTP status for an error code; unknown codes are server errors. */
 export function httpStatusFor(code: string): number {
-  return httpStatus[code] ?? 500
+  const exact = httpStatus[code]
+  if (exact !== undefined) return exact
+  for (const [prefix, status] of httpStatusByPrefix) if (code.startsWith(prefix)) return status
+  return 500
 }
 
 const exitCodes: Record<string, number> = {

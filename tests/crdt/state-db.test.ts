@@ -68,8 +68,9 @@ describe('state.db', () => {
         throw new Error('boom')
       },
     }
-    expect(() => openStateDb(path, 0, { migrations: [{ version: 1, name: 'node metadata', up: (db) => db.exec('CREATE TABLE node_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT') }, broken] })).toThrow()
-    const state = openStateDb(path, 0)
+    const first: Migration = { version: 1, name: 'node metadata', up: (db) => db.exec('CREATE TABLE node_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT') }
+    expect(() => openStateDb(path, 0, { migrations: [first, broken] })).toThrow()
+    const state = openStateDb(path, 0, { migrations: [first] })
     try {
       expect(state.schemaVersion()).toBe(1)
       expect(state.db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined()

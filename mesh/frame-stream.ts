@@ -1,0 +1,33 @@
+/** Length-prefixed frames over a libp2p stream, with a size limit and a deadline per read. */
+import type { Stream } from '@libp2p/interface'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+
+export interface FrameStream {
+  read(options: { signal: AbortSignal }): Promise<Uint8Array>
+  write(frame: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
+  close(): Promise<void>
+  abort(reason: Error): void
+}
+
+export function frameStream(stream: Stream, maxFrame: number): FrameStream {
+  const lp: LengthPrefixedStream<Stream> = lpStream(stream, { maxDataLength: maxFrame })
+  return {
+    async read({ signal }) {
+      const list = await lp.read({ signal })
+      return list.subarray()
+    },
+    async write(frame, options) {
+      await lp.write(frame, options?.signal === undefined ? {} : { signal: options.signal })
+    },
+    async close() {
+      try {
+        await stream.close()
+      } catch {
+        stream.abort(new Error('close failed'))
+      }
+    },
+    abort(reason) {
+      stream.abort(reason)
+    },
+  }
+}

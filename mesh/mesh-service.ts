@@ -1,0 +1,309 @@
+/**
+ * The mesh of one machine: wires the libp2p host, the roster, the gater and protocol guard,
+ * pairing, roster sync, reconnection and peer health. A machine that has not joined a mesh
+ * yet runs the same host and becomes a member in place when `join` succeeds.
+ */
+import type { Connection, PeerInfo } from '@libp2p/interface'
+import { fromHex, generateMeshKey, keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
+import type { Clock } from './clock.js'
+import { MeshError } from './errors.js'
+import { createConnectionGater, type GaterPolicy } from './gater.js'
+import { createMeshHost, type MeshHost } from './host.js'
+import type { Invitation } from './invitation.js'
+import type { MeshLogger } from './logger.js'
+import { createInviter, joinMesh, type InviterOptions, type Membership } from './pairing.js'
+import { PAIRING_PROTOCOL } from './pairing-protocol.js'
+import { createPeerHealth, type PeerView } from './peer-health.js'
+import { guardBuiltInProtocols, membersOnly } from './protocol-guard.js'
+import { createReconnector, type ReconnectOptions } from './reconnect.js'
+import { createRoster, type Roster, type RosterMember, type RosterStore } from './roster.js'
+import { machinePeerId } from './roster-events.js'
+import { createRosterSync } from './roster-sync.js'
+import { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
+
+export interface JoinedMembership {
+  agentName: string
+  agentSeed: Uint8Array
+  meshKeys: MeshKey[]
+}
+
+export interface MeshDeps {
+  clock: Clock
+  logger: MeshLogger
+  machineSeed: Uint8Array
+  machineName: string
+  rosterStore: RosterStore
+  /** What the keystore holds: the agent and mesh keys, or null for a machine waiting to join. */
+  membership: JoinedMembership | null
+  /** Persists what joining gave us, before the mesh starts using it. */
+  persistJoin(joined: JoinedMembership): void
+  /** Persists mesh key epochs learned from the roster (after a removal). */
+  persistMeshKeys(keys: MeshKey[]): void
+}
+
+export interface MeshOptions {
+  listen: string[]
+  agentVersion?: string
+  /** LAN discovery: members found by mDNS are dialled at the addresses they announce. */
+  mdns?: boolean
+  pingIntervalMs?: number
+  rosterPushDelayMs?: number
+  reconnect?: ReconnectOptions
+  pairing?: InviterOptions
+}
+
+export interface MeshStatus {
+  member: boolean
+  removed: boolean
+  meshId: string | null
+  agent: { name: string; publicKey: string } | null
+  self: string
+  members: number
+  connected: number
+  pendingInvitations: number
+  meshKeyEpoch: number
+}
+
+export interface JoinSummary {
+  mesh: string
+  inviter: string
+  sas: string
+  members: RosterMember[]
+}
+
+export interface Mesh {
+  readonly peerId: string
+  readonly host: MeshHost
+  start(): Promise<void>
+  stop(): Promise<void>
+  status(): MeshStatus
+  peers(): PeerView[]
+  roster(): Roster | null
+  invite(ttlMs: number): Invitation
+  join(token: string, options?: { signal?: AbortSignal }): Promise<JoinSummary>
+  remove(query: string): Promise<RosterMember>
+  leave(): Promise<void>
+}
+
+export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<Mesh> {
+  const { clock, logger } = deps
+  const machine = keyPairFromSeed(deps.machineSeed)
+  const selfPeerId = machinePeerId(machine.publicKey)
+  let state: (Membership & { agentPublicKey: Uint8Array; keys: MeshKey[] }) | null = null
+  let joiningPeer: string | null = null
+  let unsubscribe: (() => void) | null = null
+  let pushTimer: { cancel(): void } | null = null
+  let leaving = false
+
+  const policy: GaterPolicy = {
+    isMember: (peerId) => state?.roster.isMember(peerId) ?? false,
+    wasRemoved: (peerId) => state?.roster.wasRemoved(peerId) ?? false,
+    acceptsPairing: () => state !== null && inviter.acceptsPairing(),
+    isJoining: (peerId) => peerId === joiningPeer,
+  }
+  const isMember = (peerId: string): boolean => state !== null && !state.roster.wasRemoved(selfPeerId) && state.roster.isMember(peerId)
+  const host = await createMeshHost(
+    { seed: deps.machineSeed, connectionGater: createConnectionGater(() => policy) },
+    { listen: options.listen, mdns: options.mdns === true, ...(options.agentVersion === undefined ? {} : { agentVersion: options.agentVersion }) },
+  )
+  const libp2p = host.libp2p
+
+  const inviter = createInviter(
+    {
+      clock,
+      logger,
+      machineSeed: deps.machineSeed,
+      membership: () => state,
+      addresses: () => host.addresses(),
+      onJoined: () => undefined,
+    },
+    options.pairing,
+  )
+  const sync = createRosterSync({ libp2p, roster: () => state?.roster ?? null, logger })
+  const health = createPeerHealth({ clock, libp2p, logger, isMember }, { intervalMs: options.pingIntervalMs ?? 5000 })
+  const reconnector = createReconnector(
+    {
+      clock,
+      libp2p,
+      logger,
+      targets: () =>
+        state === null || state.roster.wasRemoved(selfPeerId)
+          ? []
+          : state.roster
+              .members()
+              .filter((m) => m.peerId !== selfPeerId)
+              .map((m) => ({ peerId: m.peerId, addresses: state?.roster.addressesOf(m.peerId) ?? [] })),
+    },
+    options.reconnect,
+  )
+
+  const connectedMembers = (): string[] =>
+    [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && isMember(p))
+
+  const pushAll = (): void => {
+    for (const peerId of connectedMembers()) void sync.push(peerId)
+  }
+
+  const onRosterChange = (): void => {
+    if (state === null) return
+    const roster = state.roster
+    // Learn mesh key epochs sealed to us (a removal rotates the key).
+    const known = new Set(state.keys.map((k) => k.epoch))
+    const fresh = roster.meshKeysFor(deps.machineSeed).filter((k) => !known.has(k.epoch))
+    if (fresh.length > 0) {
+      state.keys = [...state.keys, ...fresh].sort((a, b) => a.epoch - b.epoch)
+      deps.persistMeshKeys(state.keys)
+      logger.info({ epochs: fresh.map((k) => k.epoch) }, 'learned new mesh key epochs')
+    }
+    // Drop every connection the roster no longer admits (a removed machine, or us if we were removed).
+    const selfRemoved = roster.wasRemoved(selfPeerId) && !leaving
+    for (const connection of libp2p.getConnections()) {
+      const peerId = connection.remotePeer.toString()
+      if (!selfRemoved && !roster.wasRemoved(peerId)) continue
+      const close = (): void => void connection.close().catch(() => connection.abort(new Error('removed')))
+      // A removed machine hears of its removal before we hang up, so it knows why it is refused.
+      if (selfRemoved) close()
+      else void sync.push(peerId).finally(close)
+    }
+    pushTimer?.cancel()
+    pushTimer = clock.setTimeout(() => {
+      pushTimer = null
+      pushAll()
+    }, options.rosterPushDelayMs ?? 20)
+    reconnector.kick()
+  }
+
+  const becomeMember = (joined: JoinedMembership, agentPublicKey: Uint8Array, initial?: Uint8Array): void => {
+    const roster = createRoster({ agentPublicKey, store: deps.rosterStore })
+    if (initial !== undefined) roster.applyRemote(initial)
+    if (roster.members().length === 0) roster.found(joined.agentSeed, { publicKey: machine.publicKey, name: deps.machineName }, clock.now())
+    state = { roster, agentName: joined.agentName, agentSeed: joined.agentSeed, agentPublicKey, keys: [...joined.meshKeys], meshKeys: () => state?.keys ?? [] }
+    unsubscribe = roster.on('roster:change', onRosterChange)
+  }
+
+  const onConnectionOpen = (event: CustomEvent<Connection>): void => {
+    const peerId = event.detail.remotePeer.toString()
+    health.seen(peerId)
+    if (isMember(peerId)) void sync.push(peerId)
+  }
+
+  const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
+    const peerId = event.detail.id.toString()
+    if (!isMember(peerId) || event.detail.multiaddrs.length === 0) return
+    if (libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId)) return
+    libp2p.dial(event.detail.multiaddrs, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => {
+      logger.debug({ code: 'MESH_DIAL_FAILED', peerId, err: err.message }, 'dial to a discovered member failed')
+    })
+  }
+
+  if (deps.membership !== null) {
+    becomeMember(deps.membership, keyPairFromSeed(deps.membership.agentSeed).publicKey)
+  }
+
+  const publishOwnAddresses = (): void => {
+    if (state === null || !state.roster.isMember(selfPeerId)) return
+    const addresses = host.addresses()
+    const current = state.roster.addressesOf(selfPeerId)
+    if (addresses.length > 0 && addresses.join('\n') !== current.join('\n')) state.roster.publishAddresses(deps.machineSeed, addresses, clock.now())
+  }
+
+  const refuseLog = (peerId: string, protocol: string): void => {
+    // A joiner's identify and ping reach us before it is a member; that is expected, not a warning.
+    const level = protocol === ROSTER_SYNC_PROTOCOL ? 'warn' : 'debug'
+    logger[level]({ code: 'MESH_STREAM_REFUSED', peerId, protocol }, 'refused a stream from a non-member')
+  }
+
+  return {
+    peerId: selfPeerId,
+    host,
+    async start() {
+      await host.start()
+      await libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection), { maxInboundStreams: 4 })
+      await libp2p.handle(ROSTER_SYNC_PROTOCOL, membersOnly(isMember, (s, c) => sync.handle(s, c), refuseLog), { maxInboundStreams: 8 })
+      await guardBuiltInProtocols(libp2p, isMember, refuseLog)
+      libp2p.addEventListener('connection:open', onConnectionOpen)
+      libp2p.addEventListener('peer:discovery', onDiscovery)
+      publishOwnAddresses()
+      health.start()
+      reconnector.start()
+    },
+    async stop() {
+      reconnector.stop()
+      health.stop()
+      pushTimer?.cancel()
+      libp2p.removeEventListener('connection:open', onConnectionOpen)
+      libp2p.removeEventListener('peer:discovery', onDiscovery)
+      unsubscribe?.()
+      await host.stop()
+      state?.roster.destroy()
+    },
+    status() {
+      const roster = state?.roster
+      return {
+        member: state !== null && roster?.isMember(selfPeerId) === true,
+        removed: roster?.wasRemoved(selfPeerId) ?? false,
+        meshId: roster?.meshId ?? null,
+        agent: state === null ? null : { name: state.agentName, publicKey: toHex(state.agentPublicKey) },
+        self: selfPeerId,
+        members: roster?.members().length ?? 0,
+        connected: connectedMembers().length,
+        pendingInvitations: inviter.pending().length,
+        meshKeyEpoch: state?.keys.at(-1)?.epoch ?? 0,
+      }
+    },
+    peers() {
+      if (state === null) return []
+      const roster = state.roster
+      return roster.members().map((m) => health.view(m, roster.addressesOf(m.peerId), m.peerId === selfPeerId))
+    },
+    roster: () => state?.roster ?? null,
+    invite(ttlMs) {
+      return inviter.invite(ttlMs)
+    },
+    async join(token, joinOptions) {
+      if (state !== null) throw new MeshError('PAIRING_ALREADY_MEMBER', 'this machine already belongs to a mesh; a machine joins one mesh only')
+      const result = await joinMesh(
+        { clock, libp2p, machineSeed: deps.machineSeed, setJoining: (peerId) => (joiningPeer = peerId) },
+        token,
+        { name: deps.machineName, addresses: host.addresses() },
+        joinOptions,
+      )
+      const joined: JoinedMembership = {
+        agentName: result.welcome.agent.name,
+        agentSeed: result.welcome.agent.seed,
+        meshKeys: result.welcome.meshKeys.map((k) => ({ epoch: k.epoch, key: k.key })),
+      }
+      deps.persistJoin(joined)
+      becomeMember(joined, result.agentPublicKey, result.welcome.roster)
+      publishOwnAddresses()
+      onRosterChange()
+      logger.info({ mesh: result.invitation.meshId, inviter: result.invitation.inviterPeerId }, 'joined the mesh')
+      return { mesh: result.invitation.meshId, inviter: result.invitation.inviterPeerId, sas: result.invitation.sas, members: state!.roster.members() }
+    },
+    async remove(query) {
+      if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
+      const roster = state.roster
+      const subject = roster.find(query)
+      roster.remove(deps.machineSeed, fromHex(subject.publicKey), clock.now())
+      if (subject.peerId !== selfPeerId) {
+        // A new epoch sealed to the remaining members only: the removed machine cannot read what follows.
+        const next = Math.max(roster.latestEpoch(), state.keys.at(-1)?.epoch ?? 0) + 1
+        roster.publishMeshKey(deps.machineSeed, generateMeshKey(next), clock.now())
+      }
+      logger.info({ peerId: subject.peerId, name: subject.name }, 'machine removed from the mesh')
+      return subject
+    },
+    async leave() {
+      if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
+      const roster = state.roster
+      // Tell the others before we go quiet: push the signed self-removal, then hang up.
+      const peers = connectedMembers()
+      leaving = true
+      roster.remove(deps.machineSeed, machine.publicKey, clock.now())
+      await Promise.all(peers.map((p) => sync.push(p)))
+      reconnector.stop()
+      for (const connection of libp2p.getConnections()) await connection.close().catch(() => undefined)
+      leaving = false
+    },
+  }
+}

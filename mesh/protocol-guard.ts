@@ -1,0 +1,45 @@
+/**
+ * Stream-level guard: a connected peer that is not a roster member may open the pairing
+ * protocol and nothing else. Our own protocols check membership in their handlers; the
+ * built-in identify and ping handlers are re-registered wrapped in the same check.
+ *
+ * (libp2p's `use()` middleware is not used: in libp2p 3.3 the registrar's middleware array
+ * is appended to on every inbound stream, so a handler would run more than once.)
+ */
+import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { MeshLibp2p } from './host.js'
+
+export const BUILT_IN_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0'] as const
+
+export type MemberCheck = (peerId: string) => boolean
+
+/** Wraps a handler so that streams from non-members are reset before it sees them. */
+export function membersOnly(isMember: MemberCheck, handler: StreamHandler, onRefused?: (peerId: string, protocol: string) => void): StreamHandler {
+  return (stream: Stream, connection: Connection) => {
+    const peerId = connection.remotePeer.toString()
+    if (!isMember(peerId)) {
+      onRefused?.(peerId, stream.protocol)
+      stream.abort(new Error('not a member of this mesh'))
+      return
+    }
+    return handler(stream, connection)
+  }
+}
+
+interface RegistrarAccess {
+  components: { registrar: { getHandler(protocol: string): { handler: StreamHandler; options: StreamHandlerOptions } } }
+}
+
+/** Re-registers identify and ping so that only members reach them. Call after start. */
+export async function guardBuiltInProtocols(libp2p: MeshLibp2p, isMember: MemberCheck, onRefused?: (peerId: string, protocol: string) => void): Promise<void> {
+  const registrar = (libp2p as unknown as RegistrarAccess).components.registrar
+  for (const protocol of BUILT_IN_PROTOCOLS) {
+    let record: { handler: StreamHandler; options: StreamHandlerOptions }
+    try {
+      record = registrar.getHandler(protocol)
+    } catch {
+      continue
+    }
+    await libp2p.handle(protocol, membersOnly(isMember, record.handler, onRefused), { ...record.options, force: true })
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Roster events and the membership they imply.
+ *
+ *   body      = {v:1, type, mesh, subject:{publicKey,name}, signer, at, deps}, keys in that order
+ *   stored    = the signed envelope of roster-records.ts, context 'instar/roster-event/v1'
+ *   event id  = hex sha256(stored bytes)
+ *
+ * `genesis` is signed by the agent key and adds the founding machine; `add` and `remove`
+ * are signed by a member machine. deps are the ids of the heads the signer knew, sorted.
+ *
+ * Membership is a pure function of the events, the same on every machine whatever order
+ * they arrived in:
+ * - Events are ordered topologically by deps, ties by id. An event whose deps (or their
+ *   deps) are not all present is pending: left out until they arrive.
+ * - The genesis signed by the agent key with the lowest id founds the mesh.
+ * - An add or remove counts only if its signer was a member in the state computed from
+ *   the event's causal ancestors alone (what the signer could have known).
+ * - Members are the subjects of counted genesis/add events minus the subjects of any
+ *   counted remove: removal wins over a concurrent add; a removed machine never returns.
+ * - An add signed by a removed machine that is not a causal ancestor of that removal is
+ *   dropped, with everything that depended on it, so a machine being removed cannot
+ *   smuggle in another one concurrently.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { z } from 'zod'
+import { domainSeparated, fromHex, toHex, x25519PublicFromEd25519 } from '../identity/index.js'
+import { RosterEventInvalidError } from './errors.js'
+import { hex64, openEnvelope, sealEnvelope, timestamp } from './roster-records.js'
+import type { EntryCodec } from './roster-records.js'
+
+export const ROSTER_EVENT_CONTEXT = 'instar/roster-event/v1'
+export const MAX_EVENT_BYTES = 16_384
+export const MAX_EVENT_DEPS = 64
+
+export type RosterEventType = 'genesis' | 'add' | 'remove'
+
+export interface RosterEventBody {
+  v: 1
+  type: RosterEventType
+  mesh: string
+  subject: { publicKey: string; name: string }
+  signer: string
+  at: number
+  deps: string[]
+}
+
+/** A decoded event whose signature verified; `sig` is hex. */
+export interface RosterEvent {
+  id: string
+  body: RosterEventBody
+  sig: string
+}
+
+const eventCodec: EntryCodec<RosterEventBody> = {
+  context: ROSTER_EVENT_CONTEXT,
+  maxBytes: MAX_EVENT_BYTES,
+  schema: z.strictObject({
+    v: z.literal(1),
+    type: z.enum(['genesis', 'add', 'remove']),
+    mesh: z.string().regex(/^m[0-9a-f]{32}$/),
+    subject: z.strictObject({ publicKey: hex64, name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) }),
+    signer: hex64,
+    at: timestamp,
+    deps: z.array(hex64).max(MAX_EVENT_DEPS),
+  }),
+  canonical: (b) => ({
+    v: 1,
+    type: b.type,
+    mesh: b.mesh,
+    subject: { publicKey: b.subject.publicKey, name: b.subject.name },
+    signer: b.signer,
+    at: b.at,
+    deps: [...new Set(b.deps)].sort(),
+  }),
+  signer: (b) => b.signer,
+}
+
+/** 'm' + hex of the first 16 bytes of sha256(domainSeparated('instar/mesh-id/v1', agent key)). */
+export function meshIdFromAgentKey(agentPublicKey: Uint8Array): string {
+  return 'm' + toHex(sha256(domainSeparated('instar/mesh-id/v1', agentPublicKey)).subarray(0, 16))
+}
+
+/** The libp2p peer id of a machine's Ed25519 public key (the one its seed gives libp2p). */
+export function machinePeerId(publicKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKey)).toString()
+}
+
+/** Signs a roster event; returns its stored bytes and id. Does not validate the body. */
+export function encodeRosterEvent(seed: Uint8Array, body: RosterEventBody): { id: string; bytes: Uint8Array } {
+  const bytes = sealEnvelope(ROSTER_EVENT_CONTEXT, seed, JSON.stringify(eventCodec.canonical(body)))
+  return { id: toHex(sha256(bytes)), bytes }
+}
+
+/**
+ * Decodes and verifies stored event bytes. Throws RosterEventInvalidError (with a reason)
+ * on anything wrong and never anything else, whatever the input.
+ */
+export function decodeRosterEvent(stored: Uint8Array): RosterEvent {
+  const { body, sig } = openEnvelope(stored, eventCodec)
+  if (body.type === 'genesis' && body.deps.length > 0) throw new RosterEventInvalidError('genesis has deps')
+  try {
+    x25519PublicFromEd25519(fromHex(body.subject.publicKey))
+  } catch (cause) {
+    throw new RosterEventInvalidError('subject key is not an Ed25519 point', { cause })
+  }
+  return { id: toHex(sha256(stored)), body, sig }
+}
+
+export const AGENT_SIGNER = 'agent'
+
+export interface MembershipEntry {
+  publicKey: string
+  name: string
+  /** Signer public key hex, or 'agent' for the genesis. */
+  addedBy: string
+  addedAt: number
+  eventId: string
+}
+
+export interface Membership {
+  /** Current members by public key hex. */
+  members: Map<string, MembershipEntry>
+  /** Removed machines: public key hex → id of the lowest-id remove that counts. */
+  removed: Map<string, string>
+  /** Ids of events that count. */
+  valid: Set<string>
+  /** Counted events no other counted event descends from, sorted; the deps of a new event. */
+  heads: string[]
+  /** Ids of events waiting for missing deps. */
+  pending: string[]
+  genesisId: string | undefined
+}
+
+class Bits {
+  readonly words: Uint32Array
+  constructor(size: number) {
+    this.words = new Uint32Array(Math.ceil(size / 32))
+  }
+  set(i: number): void {
+    this.words[i >>> 5] = (this.words[i >>> 5] ?? 0) | (1 << (i & 31))
+  }
+  has(i: number): boolean {
+    return ((this.words[i >>> 5] ?? 0) & (1 << (i & 31))) !== 0
+  }
+  or(other: Bits): void {
+    for (let w = 0; w < this.words.length; w++) this.words[w] = (this.words[w] ?? 0) | (other.words[w] ?? 0)
+  }
+}
+
+/** Kahn's algorithm; the ready set is kept sorted so ties always break by id. */
+function topologicalOrder(byId: Map<string, RosterEvent>): RosterEvent[] {
+  const waiting = new Map<string, number>()
+  const children = new Map<string, string[]>()
+  const ready: string[] = []
+  for (const event of byId.values()) {
+    waiting.set(event.id, event.body.deps.length)
+    if (event.body.deps.length === 0) ready.push(event.id)
+    for (const dep of event.body.deps) {
+      const list = children.get(dep)
+      if (list === undefined) children.set(dep, [event.id])
+      else list.push(event.id)
+    }
+  }
+  ready.sort()
+  const order: RosterEvent[] = []
+  while (ready.length > 0) {
+    const id = ready.shift() as string
+    order.push(byId.get(id) as RosterEvent)
+    for (const child of children.get(id) ?? []) {
+      const left = (waiting.get(child) ?? 0) - 1
+      waiting.set(child, left)
+      if (left === 0) {
+        let at = 0
+        while (at < ready.length && (ready[at] as string) < child) at++
+        ready.splice(at, 0, child)
+      }
+    }
+  }
+  return order
+}
+
+export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyHex: string, meshId: string): Membership {
+  const byId = new Map<string, RosterEvent>()
+  for (const event of events) if (event.body.mesh === meshId) byId.set(event.id, event)
+  const order = topologicalOrder(byId)
+  const n = order.length
+  const index = new Map<string, number>()
+  order.forEach((event, i) => index.set(event.id, i))
+
+  const ancestors: Bits[] = []
+  const addsOf = new Map<string, number[]>()
+  const removesOf = new Map<string, number[]>()
+  let genesis: number | undefined
+  for (let i = 0; i < n; i++) {
+    const { body, id } = order[i] as RosterEvent
+    const bits = new Bits(n)
+    for (const dep of body.deps) {
+      const d = index.get(dep) as number
+      bits.set(d)
+      bits.or(ancestors[d] as Bits)
+    }
+    ancestors.push(bits)
+    const lists = body.type === 'remove' ? removesOf : addsOf
+    const list = lists.get(body.subject.publicKey)
+    if (list === undefined) lists.set(body.subject.publicKey, [i])
+    else list.push(i)
+    if (body.type === 'genesis' && body.signer === agentPublicKeyHex) {
+      if (genesis === undefined || id < (order[genesis] as RosterEvent).id) genesis = i
+    }
+  }
+
+  const dropped = new Set<number>()
+  let valid: boolean[] = []
+  const memberIn = (bits: Bits, publicKey: string): boolean =>
+    (addsOf.get(publicKey) ?? []).some((j) => valid[j] === true && bits.has(j)) &&
+    !(removesOf.get(publicKey) ?? []).some((j) => valid[j] === true && bits.has(j))
+
+  // Drops only grow, so this settles within as many rounds as there are adds.
+  for (;;) {
+    valid = new Array<boolean>(n).fill(false)
+    for (let i = 0; i < n; i++) {
+      const { body } = order[i] as RosterEvent
+      if (dropped.has(i)) continue
+      valid[i] = body.type === 'genesis' ? i === genesis : memberIn(ancestors[i] as Bits, body.signer)
+    }
+    let grew = false
+    for (let i = 0; i < n; i++) {
+      const { body } = order[i] as RosterEvent
+      if (!valid[i] || body.type !== 'add') continue
+      const removal = (removesOf.get(body.signer) ?? []).some((r) => valid[r] === true && !(ancestors[r] as Bits).has(i))
+      if (removal) {
+        dropped.add(i)
+        grew = true
+      }
+    }
+    if (!grew) break
+  }
+
+  const result: Membership = {
+    members: new Map(),
+    removed: new Map(),
+    valid: new Set(),
+    heads: [],
+    pending: [...byId.keys()].filter((id) => !index.has(id)).sort(),
+    genesisId: genesis === undefined ? undefined : (order[genesis] as RosterEvent).id,
+  }
+  const covered = new Bits(n)
+  for (let i = 0; i < n; i++) {
+    if (!valid[i]) continue
+    const { id, body } = order[i] as RosterEvent
+    result.valid.add(id)
+    covered.or(ancestors[i] as Bits)
+    const subject = body.subject.publicKey
+    if (body.type === 'remove') {
+      const known = result.removed.get(subject)
+      if (known === undefined || id < known) result.removed.set(subject, id)
+      continue
+    }
+    const entry: MembershipEntry = {
+      publicKey: subject,
+      name: body.subject.name,
+      addedBy: body.type === 'genesis' ? AGENT_SIGNER : body.signer,
+      addedAt: body.at,
+      eventId: id,
+    }
+    // Several counted adds of one machine: the earliest (then lowest id) names it.
+    const known = result.members.get(subject)
+    if (known === undefined || entry.addedAt < known.addedAt || (entry.addedAt === known.addedAt && id < known.eventId)) {
+      result.members.set(subject, entry)
+    }
+  }
+  for (const subject of result.removed.keys()) result.members.delete(subject)
+  for (let i = 0; i < n; i++) if (valid[i] && !covered.has(i)) result.heads.push((order[i] as RosterEvent).id)
+  result.heads.sort()
+  return result
+}

@@ -1,0 +1,43 @@
+/**
+ * /instar/roster/1.0.0: how members exchange the roster document.
+ *
+ * Whenever a member connection opens, and whenever the local roster changes, a node opens a
+ * stream to each connected member and sends one frame holding its whole roster state as a
+ * Yjs update, then closes. The receiver applies it through `Roster.applyRemote`, which keeps
+ * only entries that verify. The roster is small (tens of machines), so whole-state frames
+ * keep this simple; the sync issue replaces it with state-vector exchange.
+ *
+ * Frame (inside a length prefix): byte 0 version (1), byte 1 type (1 = ROSTER_STATE),
+ * bytes 2.. the Yjs update.
+ */
+import { MeshError } from './errors.js'
+
+export const ROSTER_SYNC_PROTOCOL = '/instar/roster/1.0.0'
+export const MAX_ROSTER_FRAME = 1024 * 1024
+const VERSION = 1
+const TYPE_STATE = 1
+
+export class RosterFrameMalformedError extends MeshError {
+  readonly reason: string
+  constructor(reason: string) {
+    super('ROSTER_FRAME_MALFORMED', `malformed roster frame: ${reason}`)
+    this.reason = reason
+  }
+}
+
+export function encodeRosterState(update: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(update.length + 2)
+  frame[0] = VERSION
+  frame[1] = TYPE_STATE
+  frame.set(update, 2)
+  return frame
+}
+
+/** Returns the Yjs update a frame carries; throws ROSTER_FRAME_MALFORMED on anything else. */
+export function decodeRosterState(frame: Uint8Array): Uint8Array {
+  if (frame.length < 3) throw new RosterFrameMalformedError(`${frame.length} bytes is too short`)
+  if (frame.length > MAX_ROSTER_FRAME) throw new RosterFrameMalformedError(`${frame.length} bytes is over the ${MAX_ROSTER_FRAME}-byte limit`)
+  if (frame[0] !== VERSION) throw new RosterFrameMalformedError(`version ${frame[0]} is not supported`)
+  if (frame[1] !== TYPE_STATE) throw new RosterFrameMalformedError(`unknown message type ${frame[1]}`)
+  return frame.subarray(2)
+}

@@ -1,0 +1,49 @@
+/** Binds the roster sync protocol to libp2p: push whole state to a member, take theirs in. */
+import type { Connection, Stream } from '@libp2p/interface'
+import { frameStream } from './frame-stream.js'
+import type { MeshLibp2p } from './host.js'
+import type { MeshLogger } from './logger.js'
+import type { Roster } from './roster.js'
+import { MAX_ROSTER_FRAME, ROSTER_SYNC_PROTOCOL, decodeRosterState, encodeRosterState } from './roster-sync-protocol.js'
+
+export interface RosterSync {
+  /** Sends our whole roster to one connected peer; failures are logged, never thrown. */
+  push(peerId: string): Promise<void>
+  handle(stream: Stream, connection: Connection): Promise<void>
+}
+
+export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roster | null; logger: MeshLogger }, options: { timeoutMs?: number } = {}): RosterSync {
+  const timeoutMs = options.timeoutMs ?? 10_000
+  return {
+    async push(peerId) {
+      const roster = deps.roster()
+      if (roster === null) return
+      const connection = deps.libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+      if (connection === undefined) return
+      try {
+        const stream = await connection.newStream(ROSTER_SYNC_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
+        const frames = frameStream(stream, MAX_ROSTER_FRAME)
+        await frames.write(encodeRosterState(roster.encodeState()), { signal: AbortSignal.timeout(timeoutMs) })
+        await frames.close()
+      } catch (err) {
+        deps.logger.debug({ code: 'ROSTER_PUSH_FAILED', peerId, err: (err as Error).message }, 'roster push failed')
+      }
+    },
+    async handle(stream, connection) {
+      const peerId = connection.remotePeer.toString()
+      const frames = frameStream(stream, MAX_ROSTER_FRAME)
+      try {
+        const update = decodeRosterState(await frames.read({ signal: AbortSignal.timeout(timeoutMs) }))
+        const roster = deps.roster()
+        if (roster === null) return
+        const result = roster.applyRemote(update)
+        if (result.rejected > 0) deps.logger.warn({ code: 'ROSTER_EVENT_INVALID', peerId, rejected: result.rejected }, 'refused roster entries that do not verify')
+      } catch (err) {
+        deps.logger.warn({ code: (err as { code?: string }).code ?? 'ROSTER_SYNC_FAILED', peerId }, 'roster frame refused')
+        frames.abort(err instanceof Error ? err : new Error('roster frame refused'))
+        return
+      }
+      await frames.close()
+    },
+  }
+}

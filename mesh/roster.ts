@@ -1,0 +1,328 @@
+/**
+ * The roster: the signed list of machines in one mesh, kept in a Yjs document so it syncs
+ * like every other document. Three maps, every value a signed, immutable entry:
+ *
+ *   events    event id → stored roster event (genesis/add/remove; see roster-events.ts)
+ *   addresses peer id → the machine's own signed address record (newest `at` wins)
+ *   keys      epoch → a member's signed record sealing that mesh key to every member
+ *
+ * Remote updates are untrusted: they land in a scratch document and only entries that
+ * verify are copied in as our own. Membership is recomputed from the events (see
+ * roster-events.ts), never stored.
+ */
+import * as Y from 'yjs'
+import { fingerprint, fromHex, keyPairFromSeed, toHex } from '../identity/index.js'
+import type { MeshKey } from '../identity/index.js'
+import { RosterEventInvalidError, RosterMemberNotFoundError, RosterNotMemberError } from './errors.js'
+import { AGENT_SIGNER, MAX_EVENT_DEPS, computeMembership, decodeRosterEvent, encodeRosterEvent, machinePeerId, meshIdFromAgentKey } from './roster-events.js'
+import type { Membership, RosterEvent, RosterEventType } from './roster-events.js'
+import { MAX_ADDRESS_LENGTH, MAX_ADDRESSES, createRosterRecords } from './roster-records.js'
+
+/** Persistence port: every local document update is appended; all are replayed on creation. */
+export interface RosterStore {
+  load(): Uint8Array[]
+  append(update: Uint8Array): void
+}
+
+export interface RosterMember {
+  peerId: string
+  /** Ed25519 public key, lowercase hex. */
+  publicKey: string
+  name: string
+  fingerprint: string
+  /** Peer id of the member that added it, or 'agent' for the founding machine. */
+  addedBy: string
+  addedAt: number
+}
+
+export interface RosterDeps {
+  agentPublicKey: Uint8Array
+  store?: RosterStore
+}
+
+export interface RosterChangeEvent {
+  members: RosterMember[]
+}
+
+/**
+ * One mesh's roster. Local writes sign with the seed given and throw RosterNotMemberError
+ * when the signer is not a current member; bad names, keys or times are
+ * RosterEventInvalidError. Time is always passed in as `now` (ms).
+ */
+export interface Roster {
+  readonly meshId: string
+  readonly doc: Y.Doc
+  /** Writes the genesis (agent-signed, adds the founder); RosterEventInvalidError if one exists or the seed is not the agent's. */
+  found(agentSeed: Uint8Array, founder: { publicKey: Uint8Array; name: string }, now: number): void
+  /** Returns the event id (the existing one if already a member); RosterNotMemberError if the subject was removed. */
+  add(signerSeed: Uint8Array, subject: { publicKey: Uint8Array; name: string }, now: number): string
+  /** A member may remove itself. RosterMemberNotFoundError if the subject is not a member; idempotent once removed. */
+  remove(signerSeed: Uint8Array, subjectPublicKey: Uint8Array, now: number): string
+  /** Sorted by addedAt, then peer id. */
+  members(): RosterMember[]
+  member(peerId: string): RosterMember | undefined
+  isMember(peerId: string): boolean
+  wasRemoved(peerId: string): boolean
+  /** By exact peer id, fingerprint (dashes optional) or name; RosterMemberNotFoundError if none or ambiguous. */
+  find(query: string): RosterMember
+  publishAddresses(seed: Uint8Array, addresses: string[], now: number): void
+  /** The newest record of a current member; [] for anyone else. */
+  addressesOf(peerId: string): string[]
+  /** Seals `key` to every current member, signer included; epochs start at 1 and are published once. */
+  publishMeshKey(signerSeed: Uint8Array, key: MeshKey, now: number): void
+  /** The epochs sealed to this machine by current members, sorted by epoch. */
+  meshKeysFor(keyPairSeed: Uint8Array): MeshKey[]
+  /** 0 when none. */
+  latestEpoch(): number
+  encodeState(): Uint8Array
+  encodeStateVector(): Uint8Array
+  encodeDiff(stateVector: Uint8Array): Uint8Array
+  /**
+   * Merges an untrusted update (a whole state or an encodeDiff): copies in only entries
+   * that verify. RosterEventInvalidError only when the update itself cannot be decoded.
+   */
+  applyRemote(update: Uint8Array): { accepted: number; rejected: number }
+  /** After any change to membership, addresses or keys, local or remote. Returns unsubscribe. */
+  on(event: 'roster:change', fn: (e: RosterChangeEvent) => void): () => void
+  destroy(): void
+}
+
+const normalizeFingerprint = (text: string): string => text.toLowerCase().replaceAll('-', '')
+
+export function createRoster(deps: RosterDeps): Roster {
+  const agentHex = toHex(deps.agentPublicKey)
+  const meshId = meshIdFromAgentKey(deps.agentPublicKey)
+  const doc = new Y.Doc()
+  const events = doc.getMap<Uint8Array>('events')
+  const addresses = doc.getMap<Uint8Array>('addresses')
+  const keys = doc.getMap<Uint8Array>('keys')
+  const decoded = new Map<string, RosterEvent | null>()
+  const peerIds = new Map<string, string>()
+  const listeners = new Set<(e: RosterChangeEvent) => void>()
+  let membership: Membership | undefined
+  let memberList: RosterMember[] | undefined
+  let destroyed = false
+
+  const peerOf = (publicKeyHex: string): string => {
+    let peerId = peerIds.get(publicKeyHex)
+    if (peerId === undefined) {
+      peerId = machinePeerId(fromHex(publicKeyHex))
+      peerIds.set(publicKeyHex, peerId)
+    }
+    return peerId
+  }
+
+  /** Each stored event is decoded and verified once; one that fails is skipped for good. */
+  const readEvent = (id: string, bytes: unknown): RosterEvent | null => {
+    if (!decoded.has(id)) {
+      let event: RosterEvent | null = null
+      try {
+        const candidate = decodeRosterEvent(bytes as Uint8Array)
+        if (candidate.id === id && candidate.body.mesh === meshId) event = candidate
+      } catch {
+        event = null
+      }
+      decoded.set(id, event)
+    }
+    return decoded.get(id) ?? null
+  }
+
+  const state = (): Membership => {
+    if (membership === undefined) {
+      const all: RosterEvent[] = []
+      for (const [id, bytes] of events) {
+        const event = readEvent(id, bytes)
+        if (event !== null) all.push(event)
+      }
+      membership = computeMembership(all, agentHex, meshId)
+    }
+    return membership
+  }
+
+  const members = (): RosterMember[] => {
+    memberList ??= [...state().members.values()]
+      .map((entry) => ({
+        peerId: peerOf(entry.publicKey),
+        publicKey: entry.publicKey,
+        name: entry.name,
+        fingerprint: fingerprint(fromHex(entry.publicKey)),
+        addedBy: entry.addedBy === AGENT_SIGNER ? AGENT_SIGNER : peerOf(entry.addedBy),
+        addedAt: entry.addedAt,
+      }))
+      .sort((a, b) => a.addedAt - b.addedAt || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0))
+    return memberList.map((m) => ({ ...m }))
+  }
+  const isMember = (peerId: string): boolean => members().some((m) => m.peerId === peerId)
+
+  const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, peerOf })
+
+  const writeEvent = (seed: Uint8Array, type: RosterEventType, subject: { publicKey: string; name: string }, now: number): string => {
+    const signer = toHex(keyPairFromSeed(seed).publicKey)
+    const deps = type === 'genesis' ? [] : state().heads.slice(0, MAX_EVENT_DEPS)
+    const { id, bytes } = encodeRosterEvent(seed, { v: 1, type, mesh: meshId, subject, signer, at: now, deps })
+    decoded.set(id, decodeRosterEvent(bytes)) // refuses a bad name, key or time before anything is written
+    doc.transact(() => events.set(id, bytes))
+    return id
+  }
+
+  const assertMember = (seed: Uint8Array, what: string): void => {
+    const signer = toHex(keyPairFromSeed(seed).publicKey)
+    if (!state().members.has(signer)) throw new RosterNotMemberError(peerOf(signer), what)
+  }
+
+  const onTransaction = (tr: Y.Transaction): void => {
+    const changed = new Set<unknown>(tr.changed.keys())
+    if (![events, addresses, keys].some((map) => changed.has(map))) return
+    if (changed.has(events)) {
+      membership = undefined
+      memberList = undefined
+    }
+    if (listeners.size === 0) return
+    const payload = { members: members() }
+    for (const fn of [...listeners]) fn(payload)
+  }
+
+  for (const update of deps.store?.load() ?? []) {
+    try {
+      Y.applyUpdate(doc, update)
+    } catch (cause) {
+      doc.destroy()
+      throw new RosterEventInvalidError('a stored roster update is malformed', { cause })
+    }
+  }
+  const onUpdate = (update: Uint8Array): void => deps.store?.append(update)
+  doc.on('update', onUpdate)
+  doc.on('afterTransaction', onTransaction)
+
+  const copyVerified = (scratch: Y.Doc): { accepted: number; rejected: number } => {
+    const counts = { accepted: 0, rejected: 0 }
+    const each = (name: string, merge: (key: string, bytes: Uint8Array) => void): void => {
+      for (const [key, value] of scratch.getMap<unknown>(name)) {
+        try {
+          if (!(value instanceof Uint8Array)) throw new RosterEventInvalidError('entry is not bytes')
+          merge(key, value.slice())
+          counts.accepted++
+        } catch {
+          counts.rejected++
+        }
+      }
+    }
+    doc.transact(() => {
+      each('events', (key, bytes) => {
+        const event = decodeRosterEvent(bytes)
+        if (event.id !== key) throw new RosterEventInvalidError('map key is not the event id')
+        if (event.body.mesh !== meshId) throw new RosterEventInvalidError('event is for another mesh')
+        if (readEvent(key, events.get(key)) !== null) return
+        decoded.set(key, event)
+        events.set(key, bytes)
+        membership = undefined // key records below are judged against the merged events
+      })
+      each('addresses', records.mergeAddress)
+      each('keys', records.mergeMeshKey)
+    })
+    return counts
+  }
+
+  return {
+    meshId,
+    doc,
+    found(agentSeed, founder, now) {
+      if (toHex(keyPairFromSeed(agentSeed).publicKey) !== agentHex) {
+        throw new RosterEventInvalidError('the agent seed does not belong to this mesh')
+      }
+      if (state().genesisId !== undefined) throw new RosterEventInvalidError('this mesh already has a genesis event')
+      writeEvent(agentSeed, 'genesis', { publicKey: toHex(founder.publicKey), name: founder.name }, now)
+    },
+    add(signerSeed, subject, now) {
+      assertMember(signerSeed, 'only a member can add a machine')
+      const subjectHex = toHex(subject.publicKey)
+      if (state().removed.has(subjectHex)) {
+        throw new RosterNotMemberError(peerOf(subjectHex), 'it was removed from this mesh and cannot be added again')
+      }
+      const existing = state().members.get(subjectHex)
+      if (existing !== undefined) return existing.eventId
+      return writeEvent(signerSeed, 'add', { publicKey: subjectHex, name: subject.name }, now)
+    },
+    remove(signerSeed, subjectPublicKey, now) {
+      assertMember(signerSeed, 'only a member can remove a machine')
+      const subjectHex = toHex(subjectPublicKey)
+      const removal = state().removed.get(subjectHex)
+      if (removal !== undefined) return removal
+      const subject = state().members.get(subjectHex)
+      if (subject === undefined) throw new RosterMemberNotFoundError(subjectHex)
+      return writeEvent(signerSeed, 'remove', { publicKey: subjectHex, name: subject.name }, now)
+    },
+    members,
+    member: (peerId) => members().find((m) => m.peerId === peerId),
+    isMember,
+    wasRemoved: (peerId) => [...state().removed.keys()].some((publicKey) => peerOf(publicKey) === peerId),
+    find(query) {
+      const all = members()
+      const wanted = normalizeFingerprint(query)
+      for (const tier of [
+        all.filter((m) => m.peerId === query),
+        all.filter((m) => normalizeFingerprint(m.fingerprint) === wanted),
+        all.filter((m) => m.name === query),
+      ]) {
+        if (tier.length > 1) throw new RosterMemberNotFoundError(query, true)
+        if (tier[0] !== undefined) return tier[0]
+      }
+      throw new RosterMemberNotFoundError(query)
+    },
+    publishAddresses(seed, list, now) {
+      if (list.length > MAX_ADDRESSES || list.some((a) => a.length === 0 || a.length > MAX_ADDRESS_LENGTH)) {
+        throw new RosterEventInvalidError(`at most ${MAX_ADDRESSES} addresses of 1 to ${MAX_ADDRESS_LENGTH} characters`)
+      }
+      doc.transact(() => records.publishAddresses(seed, list, now))
+    },
+    addressesOf: (peerId) => (isMember(peerId) ? records.addressesOf(peerId) : []),
+    publishMeshKey(signerSeed, key, now) {
+      assertMember(signerSeed, 'only a member can publish a mesh key')
+      doc.transact(() => records.publishMeshKey(signerSeed, key, now))
+    },
+    meshKeysFor: (seed) => records.meshKeysFor(seed),
+    latestEpoch: () => records.latestEpoch(),
+    encodeState: () => Y.encodeStateAsUpdate(doc),
+    encodeStateVector: () => Y.encodeStateVector(doc),
+    encodeDiff(stateVector) {
+      try {
+        return Y.encodeStateAsUpdate(doc, stateVector)
+      } catch (cause) {
+        throw new RosterEventInvalidError('malformed state vector', { cause })
+      }
+    },
+    applyRemote(update) {
+      const scratch = new Y.Doc()
+      try {
+        try {
+          // decodeUpdate refuses malformed bytes in microseconds; applyUpdate alone can spend
+          // a second on some before it throws.
+          Y.decodeUpdate(update)
+          Y.applyUpdate(scratch, update)
+        } catch (cause) {
+          throw new RosterEventInvalidError('malformed Yjs update', { cause })
+        }
+        // Peers re-insert what they receive as their own, so a whole state or a diff against
+        // our state vector carries the sender's entries whole; missing structs mean damage.
+        if (scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null) {
+          throw new RosterEventInvalidError('update refers to structs it does not carry')
+        }
+        return copyVerified(scratch)
+      } finally {
+        scratch.destroy()
+      }
+    },
+    on(_event, fn) {
+      listeners.add(fn)
+      return () => void listeners.delete(fn)
+    },
+    destroy() {
+      if (destroyed) return
+      destroyed = true
+      listeners.clear()
+      doc.off('update', onUpdate)
+      doc.off('afterTransaction', onTransaction)
+      doc.destroy()
+    },
+  }
+}

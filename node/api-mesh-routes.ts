@@ -1,0 +1,86 @@
+/** Mesh routes of the local API: status, peers, invitations, joining, removal, leaving. */
+import type { FastifyInstance } from 'fastify'
+import type { Mesh } from '../mesh/index.js'
+
+const MIN_TTL_MS = 60_000
+const MAX_TTL_MS = 7 * 24 * 60 * 60_000
+
+export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh): void {
+  fastify.get('/mesh/status', async () => {
+    const status = mesh.status()
+    const peers = mesh.peers()
+    return { ...status, peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, connected: p.connected, self: p.self })) }
+  })
+
+  fastify.get('/mesh/peers', async () => ({ peers: mesh.peers() }))
+
+  fastify.post(
+    '/mesh/invitations',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ttlMs: { type: 'integer', minimum: MIN_TTL_MS, maximum: MAX_TTL_MS } },
+        },
+      },
+    },
+    async (request) => {
+      const body = (request.body ?? {}) as { ttlMs?: number }
+      const invitation = mesh.invite(body.ttlMs ?? 15 * 60_000)
+      return { invitation: invitation.token, expiresAt: new Date(invitation.expiresAt).toISOString(), sas: invitation.sas }
+    },
+  )
+
+  fastify.post(
+    '/mesh/join',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['invitation'],
+          properties: { invitation: { type: 'string', minLength: 1, maxLength: 65_536 } },
+        },
+      },
+    },
+    async (request) => {
+      const { invitation } = request.body as { invitation: string }
+      const joined = await mesh.join(invitation)
+      return {
+        mesh: joined.mesh,
+        inviter: joined.inviter,
+        sas: joined.sas,
+        members: joined.members.map((m) => ({ name: m.name, peerId: m.peerId, fingerprint: m.fingerprint })),
+      }
+    },
+  )
+
+  fastify.post(
+    '/mesh/remove',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['member'],
+          properties: { member: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+    async (request) => {
+      const { member } = request.body as { member: string }
+      const removed = await mesh.remove(member)
+      return { removed: { name: removed.name, peerId: removed.peerId, fingerprint: removed.fingerprint } }
+    },
+  )
+
+  fastify.post(
+    '/mesh/leave',
+    { schema: { body: { type: 'object', additionalProperties: false, properties: {} } } },
+    async () => {
+      await mesh.leave()
+      return { left: true }
+    },
+  )
+}

@@ -1,0 +1,137 @@
+/** `instar mesh pair|peers|status|remove|leave`: the mesh of this machine, through its node's API. */
+import type { Command } from 'commander'
+import { createSystemClock } from '../mesh/clock.js'
+import { connectApi } from './api-client.js'
+import { addCommonOptions, type CommonOptions } from './cli-common.js'
+import { createOutput, formatDuration } from './cli-output.js'
+import { UsageError } from './errors.js'
+import { homePaths, resolveHome } from './paths.js'
+
+interface PeerJson {
+  name: string
+  peerId: string
+  fingerprint: string
+  self: boolean
+  connected: boolean
+  lastSeen: number | null
+  addresses: string[]
+  rttMs: number | null
+}
+
+/** Parses "15m", "2h", "90s", "1d" or plain milliseconds. */
+export function parseTtl(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim())
+  if (match === null) throw new UsageError(`--ttl must look like 15m, 2h or 1d, not "${text}"`)
+  const n = Number.parseInt(match[1] ?? '0', 10)
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] ?? 1
+  const ms = n * unit
+  if (ms < 60_000 || ms > 7 * 86_400_000) throw new UsageError('--ttl must be between 1m and 7d')
+  return ms
+}
+
+function api(flags: CommonOptions, timeoutMs?: number) {
+  return connectApi(homePaths(resolveHome(flags.home, process.env)), timeoutMs === undefined ? {} : { timeoutMs })
+}
+
+export function registerMesh(program: Command): void {
+  const mesh = program.command('mesh').description('pair machines into one mesh and inspect it')
+
+  addCommonOptions(
+    mesh
+      .command('pair [invitation]')
+      .description('without an argument: print an invitation for a new machine; with one: join the mesh it names')
+      .option('--ttl <duration>', 'how long the invitation stays valid (default 15m; 1m to 7d)'),
+  ).action(async (invitation: string | undefined, flags: CommonOptions & { ttl?: string }) => {
+    const out = createOutput(flags.json === true)
+    if (invitation === undefined) {
+      const ttlMs = flags.ttl === undefined ? 15 * 60_000 : parseTtl(flags.ttl)
+      const created = await api(flags).post<{ invitation: string; expiresAt: string; sas: string }>('/mesh/invitations', { ttlMs })
+      out.result(created, () =>
+        [
+          'Invitation (single use; run this on the new machine):',
+          '',
+          `  instar mesh pair ${created.invitation}`,
+          '',
+          `expires ${created.expiresAt}`,
+          `the new machine will show the code ${created.sas}; check that it matches`,
+        ].join('\n'),
+      )
+      return
+    }
+    if (flags.ttl !== undefined) throw new UsageError('--ttl is for making an invitation, not for joining')
+    const joined = await api(flags, 60_000).post<{ mesh: string; inviter: string; sas: string; members: Array<{ name: string; peerId: string; fingerprint: string }> }>(
+      '/mesh/join',
+      { invitation: invitation.replace(/\s+/g, '') },
+    )
+    out.result(joined, () =>
+      [
+        `joined mesh ${joined.mesh}`,
+        `code ${joined.sas}: it must match the code the inviting machine showed`,
+        'members:',
+        ...joined.members.map((m) => `  ${m.name.padEnd(16)} ${m.fingerprint}`),
+      ].join('\n'),
+    )
+  })
+
+  addCommonOptions(mesh.command('peers').description('list every machine of the mesh, connected or not')).action(async (flags: CommonOptions) => {
+    const out = createOutput(flags.json === true)
+    const { peers } = await api(flags).get<{ peers: PeerJson[] }>('/mesh/peers')
+    out.result({ peers }, () => {
+      if (peers.length === 0) return 'no mesh yet: found one with "instar init --agent NAME" or join one with "instar mesh pair <invitation>"'
+      const now = createSystemClock().now()
+      return peers
+        .map((p) =>
+          [
+            `${p.name}${p.self ? ' (this machine)' : ''}`,
+            `  fingerprint  ${p.fingerprint}`,
+            `  peer id      ${p.peerId}`,
+            `  connected    ${p.connected ? 'yes' : 'no'}${p.rttMs === null || p.self ? '' : `, rtt ${p.rttMs} ms`}`,
+            `  last seen    ${p.lastSeen === null ? 'never' : p.self ? 'now' : `${formatDuration(Math.max(0, now - p.lastSeen))} ago`}`,
+            `  addresses    ${p.addresses.length === 0 ? '(none known)' : p.addresses.join('\n               ')}`,
+          ].join('\n'),
+        )
+        .join('\n')
+    })
+  })
+
+  addCommonOptions(mesh.command('status').description('summarise the mesh: agent, members, connected count')).action(async (flags: CommonOptions) => {
+    const out = createOutput(flags.json === true)
+    const s = await api(flags).get<{
+      member: boolean
+      removed: boolean
+      meshId: string | null
+      agent: { name: string; publicKey: string } | null
+      members: number
+      connected: number
+      pendingInvitations: number
+      meshKeyEpoch: number
+      peers: Array<{ name: string; connected: boolean; self: boolean }>
+    }>('/mesh/status')
+    out.result(s, () => {
+      if (s.agent === null) return 'not in a mesh yet: join one with "instar mesh pair <invitation>"'
+      if (s.removed) return `this machine was removed from the mesh of ${s.agent.name}`
+      return [
+        `agent        ${s.agent.name}`,
+        `mesh         ${s.meshId ?? ''}`,
+        `members      ${s.members} (${s.connected} connected to this machine)`,
+        ...s.peers.map((p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}`),
+        `invitations  ${s.pendingInvitations} open`,
+        `mesh key     epoch ${s.meshKeyEpoch}`,
+      ].join('\n')
+    })
+  })
+
+  addCommonOptions(
+    mesh.command('remove <member>').description('remove a machine (by peer id, fingerprint or name) and rotate the mesh key'),
+  ).action(async (member: string, flags: CommonOptions) => {
+    const out = createOutput(flags.json === true)
+    const result = await api(flags).post<{ removed: { name: string; peerId: string; fingerprint: string } }>('/mesh/remove', { member })
+    out.result(result, () => `removed ${result.removed.name} (${result.removed.fingerprint}); the mesh key was rotated without it`)
+  })
+
+  addCommonOptions(mesh.command('leave').description('remove this machine from its mesh')).action(async (flags: CommonOptions) => {
+    const out = createOutput(flags.json === true)
+    const result = await api(flags).post<{ left: boolean }>('/mesh/leave', {})
+    out.result(result, () => 'this machine left the mesh; the others will refuse it from now on')
+  })
+}

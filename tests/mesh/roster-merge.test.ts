@@ -1,0 +1,292 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { generateMeshKey, keyPairFromSeed, toHex } from '../../identity/index.js'
+import type { MeshKey } from '../../identity/index.js'
+import { createRoster } from '../../mesh/roster.js'
+import type { Roster } from '../../mesh/roster.js'
+import { encodeRosterEvent, machinePeerId, meshIdFromAgentKey } from '../../mesh/roster-events.js'
+import type { RosterEventBody } from '../../mesh/roster-events.js'
+import { ADDRESSES_CONTEXT, decodeMeshKeyRecord, sealEnvelope } from '../../mesh/roster-records.js'
+
+const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+const keyOf = (n: number): Uint8Array => keyPairFromSeed(seedOf(n)).publicKey
+const hexOf = (n: number): string => toHex(keyOf(n))
+const peerOf = (n: number): string => machinePeerId(keyOf(n))
+const AGENT = 1
+const [A, B, C, D, E] = [10, 11, 12, 13, 14] as const
+
+const opened: Roster[] = []
+afterEach(() => {
+  for (const roster of opened.splice(0)) roster.destroy()
+})
+
+function newRoster(agent = AGENT): Roster {
+  const roster = createRoster({ agentPublicKey: keyOf(agent) })
+  opened.push(roster)
+  return roster
+}
+
+/** Two copies of one mesh (A founded it and added B), in sync. */
+function pair(): [Roster, Roster] {
+  const one = newRoster()
+  one.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
+  one.add(seedOf(A), { publicKey: keyOf(B), name: 'bravo' }, 2000)
+  const two = newRoster()
+  two.applyRemote(one.encodeState())
+  return [one, two]
+}
+
+function sync(one: Roster, two: Roster): void {
+  one.applyRemote(two.encodeDiff(one.encodeStateVector()))
+  two.applyRemote(one.encodeDiff(two.encodeStateVector()))
+}
+
+/** An update carrying raw entries, as a hostile or buggy peer could send. */
+function updateWith(entries: { map: string; key: string; value: unknown }[]): Uint8Array {
+  const doc = new Y.Doc()
+  for (const { map, key, value } of entries) doc.getMap(map).set(key, value)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+function event(signer: number, over: Partial<RosterEventBody>): { id: string; bytes: Uint8Array } {
+  const body: RosterEventBody = { v: 1, type: 'add', mesh: meshIdFromAgentKey(keyOf(AGENT)), subject: { publicKey: hexOf(E), name: 'echo' }, signer: hexOf(signer), at: 5000, deps: [], ...over }
+  return encodeRosterEvent(seedOf(signer), body)
+}
+
+const names = (roster: Roster): string[] => roster.members().map((m) => m.name)
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('convergence', () => {
+  it('brings two rosters to identical members after exchanging diffs both ways', () => {
+    const [one, two] = pair()
+    expect(two.members()).toEqual(one.members())
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    two.add(seedOf(B), { publicKey: keyOf(D), name: 'delta' }, 3000)
+    expect(names(one)).not.toEqual(names(two))
+    sync(one, two)
+    expect(names(one)).toEqual(['alpha', 'bravo', 'charlie', 'delta'])
+    expect(two.members()).toEqual(one.members())
+  })
+
+  it('settles: syncing again copies nothing new', () => {
+    const [one, two] = pair()
+    sync(one, two)
+    const before = one.doc.getMap('events').size
+    let changes = 0
+    one.on('roster:change', () => changes++)
+    sync(one, two)
+    expect(one.doc.getMap('events').size).toBe(before)
+    expect(changes).toBe(0)
+  })
+
+  it('fires roster:change when a remote update changes membership', () => {
+    const [one, two] = pair()
+    const seen: string[][] = []
+    two.on('roster:change', (e) => seen.push(e.members.map((m) => m.name)))
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    two.applyRemote(one.encodeState())
+    expect(seen).toEqual([['alpha', 'bravo', 'charlie']])
+  })
+
+  it('founds both copies on the same genesis when the agent founded twice', () => {
+    const one = newRoster()
+    const two = newRoster()
+    one.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
+    two.found(seedOf(AGENT), { publicKey: keyOf(B), name: 'bravo' }, 1000)
+    sync(one, two)
+    expect(one.members()).toHaveLength(1)
+    expect(two.members()).toEqual(one.members())
+  })
+})
+
+describe('signing rules across copies', () => {
+  it('does not count an event signed before its signer was a member', () => {
+    const [one] = pair()
+    // C signs an add while it is not yet a member; A admits C afterwards, not knowing of it.
+    const early = event(C, { deps: [...one.doc.getMap('events').keys()].sort() })
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 6000)
+    expect(one.applyRemote(updateWith([{ map: 'events', key: early.id, value: early.bytes }]))).toEqual({ accepted: 1, rejected: 0 })
+    expect(one.isMember(peerOf(C))).toBe(true)
+    expect(one.isMember(peerOf(E))).toBe(false)
+  })
+
+  it('does not count an event signed by a machine that never was a member', () => {
+    const [one] = pair()
+    const outsider = event(D, { deps: [...one.doc.getMap('events').keys()].sort() })
+    const stranger = newRoster()
+    stranger.applyRemote(one.encodeState())
+    stranger.doc.getMap('events').set(outsider.id, outsider.bytes)
+    expect(one.applyRemote(stranger.encodeState()).rejected).toBe(0)
+    expect(one.doc.getMap('events').has(outsider.id)).toBe(true)
+    expect(names(one)).toEqual(['alpha', 'bravo'])
+  })
+
+  it('lets removal win over a concurrent add of the same machine, on both copies', () => {
+    const [one, two] = pair()
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    one.remove(seedOf(A), keyOf(C), 4000)
+    two.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3500)
+    expect(two.isMember(peerOf(C))).toBe(true)
+    sync(one, two)
+    for (const roster of [one, two]) {
+      expect(roster.isMember(peerOf(C))).toBe(false)
+      expect(roster.wasRemoved(peerOf(C))).toBe(true)
+    }
+    expect(two.members()).toEqual(one.members())
+  })
+
+  it('drops machines added by a machine concurrently being removed, and what they added', () => {
+    const [one, two] = pair()
+    one.remove(seedOf(A), keyOf(B), 3000)
+    two.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    two.add(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 3100)
+    sync(one, two)
+    expect(names(one)).toEqual(['alpha'])
+    expect(two.members()).toEqual(one.members())
+  })
+
+  it('keeps a machine added by the removed one when the remover had seen that add', () => {
+    const [one, two] = pair()
+    two.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    sync(one, two)
+    one.remove(seedOf(A), keyOf(B), 4000)
+    sync(one, two)
+    expect(names(one)).toEqual(['alpha', 'charlie'])
+    expect(two.members()).toEqual(one.members())
+  })
+
+  it('removes both machines when two remove each other concurrently', () => {
+    const [one, two] = pair()
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 2500)
+    sync(one, two)
+    one.remove(seedOf(A), keyOf(B), 3000)
+    two.remove(seedOf(B), keyOf(A), 3000)
+    sync(one, two)
+    expect(names(one)).toEqual(['charlie'])
+    expect(two.members()).toEqual(one.members())
+  })
+})
+
+describe('applyRemote on untrusted content', () => {
+  it('rejects tampered event bytes, a wrong map key, another mesh and non-bytes, and counts them', () => {
+    const [one] = pair()
+    const deps = [...one.doc.getMap('events').keys()].sort()
+    const good = event(A, { deps })
+    const tampered = good.bytes.slice()
+    tampered[tampered.length - 5] = (tampered[tampered.length - 5] ?? 0) ^ 1
+    const foreign = encodeRosterEvent(seedOf(A), { v: 1, type: 'add', mesh: meshIdFromAgentKey(keyOf(2)), subject: { publicKey: hexOf(D), name: 'delta' }, signer: hexOf(A), at: 5000, deps: [] })
+    const wrongKey = event(A, { deps, subject: { publicKey: hexOf(D), name: 'delta' } })
+    const before = one.encodeState()
+    const result = one.applyRemote(updateWith([
+      { map: 'events', key: good.id + '', value: tampered },
+      { map: 'events', key: 'f'.repeat(64), value: wrongKey.bytes },
+      { map: 'events', key: foreign.id, value: foreign.bytes },
+      { map: 'events', key: 'x', value: 'not bytes' },
+    ]))
+    expect(result).toEqual({ accepted: 0, rejected: 4 })
+    expect(one.encodeState()).toEqual(before)
+    expect(names(one)).toEqual(['alpha', 'bravo'])
+  })
+
+  it('copies the entries that verify and skips the rest of the same update', () => {
+    const [one] = pair()
+    const good = event(A, { deps: [...one.doc.getMap('events').keys()].sort() })
+    const result = one.applyRemote(updateWith([
+      { map: 'events', key: good.id, value: good.bytes },
+      { map: 'events', key: 'a'.repeat(64), value: Uint8Array.of(1, 2) },
+    ]))
+    expect(result).toEqual({ accepted: 1, rejected: 1 })
+    expect(one.isMember(peerOf(E))).toBe(true)
+  })
+
+  it('throws ROSTER_EVENT_INVALID for every truncation of a real update, leaving the roster unchanged', () => {
+    const [one, two] = pair()
+    two.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    const update = two.encodeState()
+    const before = one.encodeState()
+    for (let n = 0; n < update.length; n++) {
+      expect(codeOf(() => one.applyRemote(update.subarray(0, n))), `prefix ${n}`).toBe('ROSTER_EVENT_INVALID')
+    }
+    expect(one.encodeState()).toEqual(before)
+  })
+
+  it('throws ROSTER_EVENT_INVALID for an incremental update that leans on structs it does not carry', () => {
+    const [one, two] = pair()
+    const increments: Uint8Array[] = []
+    two.doc.on('update', (u: Uint8Array) => increments.push(u))
+    two.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    expect(codeOf(() => one.applyRemote(increments[0] as Uint8Array))).toBe('ROSTER_EVENT_INVALID')
+    expect(one.isMember(peerOf(C))).toBe(false)
+  })
+
+  it('never throws anything but ROSTER_EVENT_INVALID on random updates, and never changes the roster', () => {
+    const [one] = pair()
+    const before = one.encodeState()
+    let state = Math.floor(Math.random() * 2 ** 31)
+    const seed = state
+    const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0)
+    for (let i = 0; i < 1000; i++) {
+      const bytes = Uint8Array.from({ length: next() % 200 }, () => next() >>> 24)
+      const code = codeOf(() => one.applyRemote(bytes))
+      expect(code === undefined || code === 'ROSTER_EVENT_INVALID', `seed ${seed}, input ${i}: ${code}`).toBe(true)
+    }
+    expect(one.encodeState()).toEqual(before)
+  })
+})
+
+describe('records across copies', () => {
+  it('keeps the newest address record on both copies', () => {
+    const [one, two] = pair()
+    one.publishAddresses(seedOf(B), ['/ip4/10.0.0.1/tcp/1'], 5000)
+    two.publishAddresses(seedOf(B), ['/ip4/10.0.0.2/tcp/1'], 6000)
+    sync(one, two)
+    expect(one.addressesOf(peerOf(B))).toEqual(['/ip4/10.0.0.2/tcp/1'])
+    expect(two.addressesOf(peerOf(B))).toEqual(['/ip4/10.0.0.2/tcp/1'])
+  })
+
+  it('rejects an address record filed under another peer id or signed by another key', () => {
+    const [one] = pair()
+    const forged = sealEnvelope(ADDRESSES_CONTEXT, seedOf(C), JSON.stringify({ v: 1, publicKey: hexOf(B), addresses: ['/ip4/6.6.6.6/tcp/1'], at: 9000 }))
+    const own = sealEnvelope(ADDRESSES_CONTEXT, seedOf(B), JSON.stringify({ v: 1, publicKey: hexOf(B), addresses: ['/ip4/6.6.6.6/tcp/1'], at: 9000 }))
+    const result = one.applyRemote(updateWith([
+      { map: 'addresses', key: peerOf(B), value: forged },
+      { map: 'addresses', key: peerOf(A), value: own },
+    ]))
+    expect(result).toEqual({ accepted: 0, rejected: 2 })
+    expect(one.addressesOf(peerOf(B))).toEqual([])
+    expect(one.addressesOf(peerOf(A))).toEqual([])
+  })
+
+  it('settles two keys published for one epoch on the same key everywhere', () => {
+    const [one, two] = pair()
+    const keys = [generateMeshKey(1), generateMeshKey(1)]
+    one.publishMeshKey(seedOf(A), keys[0] as MeshKey, 3000)
+    two.publishMeshKey(seedOf(B), keys[1] as MeshKey, 3000)
+    const sigs = [one, two].map((r) => decodeMeshKeyRecord(r.doc.getMap<Uint8Array>('keys').get('1') as Uint8Array).sig)
+    const winner = keys[(sigs[0] as string) < (sigs[1] as string) ? 0 : 1]
+    sync(one, two)
+    sync(one, two)
+    for (const roster of [one, two]) {
+      expect(roster.meshKeysFor(seedOf(A))).toEqual([winner])
+      expect(roster.meshKeysFor(seedOf(B))).toEqual([winner])
+    }
+  })
+
+  it('rejects a key record from a machine that is not a member', () => {
+    const [one] = pair()
+    const outsider = newRoster()
+    outsider.found(seedOf(AGENT), { publicKey: keyOf(D), name: 'delta' }, 1)
+    outsider.publishMeshKey(seedOf(D), generateMeshKey(7), 3000)
+    const update = updateWith([{ map: 'keys', key: '7', value: outsider.doc.getMap('keys').get('7') }])
+    expect(one.applyRemote(update)).toEqual({ accepted: 0, rejected: 1 })
+    expect(one.latestEpoch()).toBe(0)
+  })
+})

@@ -1,0 +1,274 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { fingerprint, generateMeshKey, keyPairFromSeed } from '../../identity/index.js'
+import { createRoster } from '../../mesh/roster.js'
+import type { Roster, RosterChangeEvent, RosterStore } from '../../mesh/roster.js'
+import { machinePeerId, meshIdFromAgentKey } from '../../mesh/roster-events.js'
+
+const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+const keyOf = (n: number): Uint8Array => keyPairFromSeed(seedOf(n)).publicKey
+const peerOf = (n: number): string => machinePeerId(keyOf(n))
+const AGENT = 1
+const [A, B, C, D] = [10, 11, 12, 13] as const
+
+const opened: Roster[] = []
+afterEach(() => {
+  for (const roster of opened.splice(0)) roster.destroy()
+})
+
+function newRoster(store?: RosterStore): Roster {
+  const roster = createRoster({ agentPublicKey: keyOf(AGENT), store })
+  opened.push(roster)
+  return roster
+}
+
+/** A mesh founded by machine A, with B added by A. */
+function founded(store?: RosterStore): Roster {
+  const roster = newRoster(store)
+  roster.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
+  roster.add(seedOf(A), { publicKey: keyOf(B), name: 'bravo' }, 2000)
+  return roster
+}
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+function memoryStore(): RosterStore & { updates: Uint8Array[] } {
+  const updates: Uint8Array[] = []
+  return { updates, load: () => [...updates], append: (update) => void updates.push(update) }
+}
+
+describe('founding and adding', () => {
+  it('founds the mesh with the agent key and lists the founder as added by the agent', () => {
+    const roster = newRoster()
+    roster.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
+    expect(roster.meshId).toBe(meshIdFromAgentKey(keyOf(AGENT)))
+    expect(roster.members()).toEqual([
+      { peerId: peerOf(A), publicKey: Buffer.from(keyOf(A)).toString('hex'), name: 'alpha', fingerprint: fingerprint(keyOf(A)), addedBy: 'agent', addedAt: 1000 },
+    ])
+  })
+
+  it('refuses a second genesis and a genesis signed by another key', () => {
+    const roster = newRoster()
+    expect(codeOf(() => roster.found(seedOf(2), { publicKey: keyOf(A), name: 'alpha' }, 1000))).toBe('ROSTER_EVENT_INVALID')
+    roster.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
+    expect(codeOf(() => roster.found(seedOf(AGENT), { publicKey: keyOf(B), name: 'bravo' }, 1001))).toBe('ROSTER_EVENT_INVALID')
+    expect(roster.members().map((m) => m.peerId)).toEqual([peerOf(A)])
+  })
+
+  it('lets a member add a machine and records who added it', () => {
+    const roster = founded()
+    roster.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    expect(roster.members().map((m) => [m.name, m.addedBy, m.addedAt])).toEqual([
+      ['alpha', 'agent', 1000],
+      ['bravo', peerOf(A), 2000],
+      ['charlie', peerOf(B), 3000],
+    ])
+    expect(roster.isMember(peerOf(C))).toBe(true)
+    expect(roster.member(peerOf(C))?.name).toBe('charlie')
+  })
+
+  it('sorts members added at the same time by peer id', () => {
+    const roster = founded()
+    roster.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    roster.add(seedOf(A), { publicKey: keyOf(D), name: 'delta' }, 3000)
+    const tail = roster.members().slice(2).map((m) => m.peerId)
+    expect(tail).toEqual([peerOf(C), peerOf(D)].sort())
+  })
+
+  it('refuses an add signed by a machine that is not a member', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.add(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 3000))).toBe('ROSTER_NOT_MEMBER')
+    expect(roster.isMember(peerOf(D))).toBe(false)
+    expect(roster.doc.getMap('events').size).toBe(2)
+  })
+
+  it('refuses a bad machine name before writing anything', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.add(seedOf(A), { publicKey: keyOf(C), name: 'has space' }, 3000))).toBe('ROSTER_EVENT_INVALID')
+    expect(roster.doc.getMap('events').size).toBe(2)
+  })
+
+  it('returns the existing event when a member is added again', () => {
+    const roster = founded()
+    const first = roster.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    expect(roster.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 4000)).toBe(first)
+    expect(roster.doc.getMap('events').size).toBe(3)
+  })
+})
+
+describe('removing', () => {
+  it('removes a member for good: it is no longer listed and cannot be added again', () => {
+    const roster = founded()
+    roster.remove(seedOf(A), keyOf(B), 3000)
+    expect(roster.isMember(peerOf(B))).toBe(false)
+    expect(roster.wasRemoved(peerOf(B))).toBe(true)
+    expect(roster.wasRemoved(peerOf(A))).toBe(false)
+    expect(codeOf(() => roster.add(seedOf(A), { publicKey: keyOf(B), name: 'bravo' }, 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(roster.members().map((m) => m.peerId)).toEqual([peerOf(A)])
+  })
+
+  it('lets a machine remove itself, after which it can sign nothing', () => {
+    const roster = founded()
+    roster.remove(seedOf(B), keyOf(B), 3000)
+    expect(roster.wasRemoved(peerOf(B))).toBe(true)
+    expect(codeOf(() => roster.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.remove(seedOf(B), keyOf(A), 4000))).toBe('ROSTER_NOT_MEMBER')
+  })
+
+  it('answers ROSTER_MEMBER_NOT_FOUND for a machine that is not a member', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.remove(seedOf(A), keyOf(C), 3000))).toBe('ROSTER_MEMBER_NOT_FOUND')
+  })
+
+  it('returns the same removal when asked to remove a removed machine again', () => {
+    const roster = founded()
+    const id = roster.remove(seedOf(A), keyOf(B), 3000)
+    expect(roster.remove(seedOf(A), keyOf(B), 4000)).toBe(id)
+  })
+})
+
+describe('find', () => {
+  it('finds a member by peer id, fingerprint with or without dashes, and name', () => {
+    const roster = founded()
+    const bravo = roster.member(peerOf(B))
+    expect(roster.find(peerOf(B))).toEqual(bravo)
+    expect(roster.find(fingerprint(keyOf(B)))).toEqual(bravo)
+    expect(roster.find(fingerprint(keyOf(B)).replaceAll('-', '').toUpperCase())).toEqual(bravo)
+    expect(roster.find('bravo')).toEqual(bravo)
+  })
+
+  it('answers ROSTER_MEMBER_NOT_FOUND for no match and for an ambiguous name', () => {
+    const roster = founded()
+    roster.add(seedOf(A), { publicKey: keyOf(C), name: 'bravo' }, 3000)
+    expect(codeOf(() => roster.find('bravo'))).toBe('ROSTER_MEMBER_NOT_FOUND')
+    expect(codeOf(() => roster.find('zulu'))).toBe('ROSTER_MEMBER_NOT_FOUND')
+    roster.remove(seedOf(A), keyOf(C), 4000)
+    expect(roster.find('bravo').peerId).toBe(peerOf(B))
+  })
+})
+
+describe('addresses', () => {
+  it('shows the newest record a member published about itself', () => {
+    const roster = founded()
+    roster.publishAddresses(seedOf(B), ['/ip4/10.0.0.2/tcp/4001'], 5000)
+    roster.publishAddresses(seedOf(B), ['/ip4/10.0.0.3/tcp/4001'], 4000) // clock stepped back: still our newest
+    expect(roster.addressesOf(peerOf(B))).toEqual(['/ip4/10.0.0.3/tcp/4001'])
+  })
+
+  it('ignores the record of a machine until it is a member, and again once removed', () => {
+    const roster = founded()
+    roster.publishAddresses(seedOf(C), ['/ip4/10.0.0.4/tcp/4001'], 3000)
+    expect(roster.addressesOf(peerOf(C))).toEqual([])
+    roster.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 4000)
+    expect(roster.addressesOf(peerOf(C))).toEqual(['/ip4/10.0.0.4/tcp/4001'])
+    roster.remove(seedOf(A), keyOf(C), 5000)
+    expect(roster.addressesOf(peerOf(C))).toEqual([])
+  })
+
+  it('refuses more than 16 addresses or one longer than 256 characters', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.publishAddresses(seedOf(A), Array.from({ length: 17 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`), 1))).toBe('ROSTER_EVENT_INVALID')
+    expect(codeOf(() => roster.publishAddresses(seedOf(A), ['x'.repeat(257)], 1))).toBe('ROSTER_EVENT_INVALID')
+    expect(roster.doc.getMap('addresses').size).toBe(0)
+  })
+})
+
+describe('mesh keys', () => {
+  it('seals a published key to every member, signer included', () => {
+    const roster = founded()
+    const key = generateMeshKey(1)
+    roster.publishMeshKey(seedOf(A), key, 3000)
+    expect(roster.latestEpoch()).toBe(1)
+    expect(roster.meshKeysFor(seedOf(A))).toEqual([key])
+    expect(roster.meshKeysFor(seedOf(B))).toEqual([key])
+    expect(roster.meshKeysFor(seedOf(C))).toEqual([])
+  })
+
+  it('seals a key published after a removal to the remaining members only', () => {
+    const roster = founded()
+    roster.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 2500)
+    const first = generateMeshKey(1)
+    roster.publishMeshKey(seedOf(A), first, 3000)
+    roster.remove(seedOf(A), keyOf(B), 4000)
+    const second = generateMeshKey(2)
+    roster.publishMeshKey(seedOf(C), second, 5000)
+    expect(roster.latestEpoch()).toBe(2)
+    expect(roster.meshKeysFor(seedOf(A))).toEqual([first, second])
+    expect(roster.meshKeysFor(seedOf(C))).toEqual([first, second])
+    expect(roster.meshKeysFor(seedOf(B))).toEqual([first])
+  })
+
+  it('refuses a key from a non-member, a taken epoch and epoch 0', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.publishMeshKey(seedOf(C), generateMeshKey(1), 3000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.publishMeshKey(seedOf(A), generateMeshKey(0), 3000))).toBe('ROSTER_EVENT_INVALID')
+    roster.publishMeshKey(seedOf(A), generateMeshKey(1), 3000)
+    expect(codeOf(() => roster.publishMeshKey(seedOf(B), generateMeshKey(1), 3000))).toBe('ROSTER_EVENT_INVALID')
+    expect(roster.latestEpoch()).toBe(1)
+  })
+
+  it('reports epoch 0 when no key was published', () => {
+    expect(founded().latestEpoch()).toBe(0)
+  })
+})
+
+describe('persistence', () => {
+  it('restores members, addresses and keys from its store, without appending them again', () => {
+    const store = memoryStore()
+    const first = founded(store)
+    first.publishAddresses(seedOf(A), ['/ip4/127.0.0.1/tcp/4001'], 3000)
+    const key = generateMeshKey(1)
+    first.publishMeshKey(seedOf(A), key, 3000)
+    first.remove(seedOf(A), keyOf(B), 4000)
+    const stored = store.updates.length
+    expect(stored).toBe(5)
+    first.destroy()
+
+    const second = newRoster(store)
+    expect(store.updates.length).toBe(stored)
+    expect(second.members().map((m) => m.peerId)).toEqual([peerOf(A)])
+    expect(second.wasRemoved(peerOf(B))).toBe(true)
+    expect(second.addressesOf(peerOf(A))).toEqual(['/ip4/127.0.0.1/tcp/4001'])
+    expect(second.meshKeysFor(seedOf(A))).toEqual([key])
+    second.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 5000)
+    expect(store.updates.length).toBe(stored + 1)
+  })
+
+  it('refuses a store holding a malformed update', () => {
+    const store = memoryStore()
+    store.updates.push(Uint8Array.of(1, 2, 3))
+    expect(codeOf(() => newRoster(store))).toBe('ROSTER_EVENT_INVALID')
+  })
+})
+
+describe('roster:change', () => {
+  it('fires after membership, address and key changes, and stops after unsubscribe', () => {
+    const roster = founded()
+    const seen: RosterChangeEvent[] = []
+    const off = roster.on('roster:change', (e) => seen.push(e))
+    roster.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    expect(seen.at(-1)?.members.map((m) => m.name)).toEqual(['alpha', 'bravo', 'charlie'])
+    roster.publishAddresses(seedOf(A), ['/ip4/127.0.0.1/tcp/1'], 3000)
+    roster.publishMeshKey(seedOf(A), generateMeshKey(1), 3000)
+    roster.remove(seedOf(A), keyOf(C), 4000)
+    expect(seen).toHaveLength(4)
+    expect(seen.at(-1)?.members.map((m) => m.name)).toEqual(['alpha', 'bravo'])
+    off()
+    roster.remove(seedOf(A), keyOf(B), 5000)
+    expect(seen).toHaveLength(4)
+  })
+
+  it('does not fire for a refused write', () => {
+    const roster = founded()
+    let fired = 0
+    roster.on('roster:change', () => fired++)
+    codeOf(() => roster.add(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 3000))
+    expect(fired).toBe(0)
+  })
+})
