@@ -31,3 +31,68 @@ export class StateDbTooNewError extends CrdtError {
     this.version = version
   }
 }
+
+/** A sealed document update was refused: unknown epoch, failed authentication, malformed, or a replay. */
+export class SyncUpdateRejectedError extends CrdtError {
+  readonly reason: 'unknown-epoch' | 'auth-failed' | 'malformed' | 'replay' | 'wrong-document'
+  readonly epoch: number | null
+  constructor(reason: SyncUpdateRejectedError['reason'], message: string, options?: { cause?: unknown; epoch?: number }) {
+    super('SYNC_UPDATE_REJECTED', `sealed update refused (${reason}): ${message}`, options)
+    this.reason = reason
+    this.epoch = options?.epoch ?? null
+  }
+}
+
+/** A sync frame could not be decoded (bad version, type, length or field). */
+export class SyncFrameMalformedError extends CrdtError {
+  readonly reason: string
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('SYNC_FRAME_MALFORMED', `malformed sync frame: ${reason}`, options)
+    this.reason = reason
+  }
+}
+
+/** A caller passed a value a model refuses (empty text, bad cron expression, ...); `field` names it. */
+export class ModelInputInvalidError extends CrdtError {
+  readonly field: string
+  constructor(field: string, reason: string) {
+    super('CRDT_INPUT_INVALID', `${field}: ${reason}`)
+    this.field = field
+  }
+}
+
+/** No memory entry has this id (or it was forgotten). */
+export class MemoryEntryNotFoundError extends CrdtError {
+  readonly id: string
+  constructor(id: string) {
+    super('MEMORY_ENTRY_NOT_FOUND', `no memory entry ${id}`)
+    this.id = id
+  }
+}
+
+/** No person matches this id or platform identity. */
+export class PersonNotFoundError extends CrdtError {
+  readonly query: string
+  constructor(query: string) {
+    super('PERSON_NOT_FOUND', `no person matches "${query}"`)
+    this.query = query
+  }
+}
+
+/** No job definition has this name. */
+export class JobNotFoundError extends CrdtError {
+  readonly job: string
+  constructor(job: string) {
+    super('JOB_NOT_FOUND', `no job named "${job}"`)
+    this.job = job
+  }
+}
+
+/** No secret has this name. */
+export class SecretNotFoundError extends CrdtError {
+  readonly secret: string
+  constructor(secret: string) {
+    super('SECRET_NOT_FOUND', `no secret named "${secret}"`)
+    this.secret = secret
+  }
+}

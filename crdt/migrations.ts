@@ -35,4 +35,23 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 3,
+    name: 'sealed document update log and snapshots',
+    up(db) {
+      db.exec(`
+        CREATE TABLE doc_updates (
+          seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+          doc    TEXT NOT NULL,
+          sealed BLOB NOT NULL
+        ) STRICT;
+        CREATE INDEX doc_updates_by_doc ON doc_updates (doc, seq);
+        CREATE TABLE doc_snapshots (
+          doc      TEXT PRIMARY KEY,
+          sealed   BLOB NOT NULL,
+          upto_seq INTEGER NOT NULL
+        ) STRICT;
+      `)
+    },
+  },
 ]
