@@ -31,11 +31,12 @@ describe('state.db', () => {
 
   it('applies only new migrations on reopen and keeps data', () => {
     const path = join(tempDir(), 'state.db')
-    const first = openStateDb(path, 1)
+    const base: Migration = { version: 1, name: 'node metadata', up: (db) => db.exec('CREATE TABLE node_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT') }
+    const first = openStateDb(path, 1, { migrations: [base] })
     first.setMeta('k', 'v')
     first.close()
     const extra: Migration = { version: 2, name: 'extra', up: (db) => db.exec('CREATE TABLE extra (x INTEGER) STRICT') }
-    const second = openStateDb(path, 2, { migrations: [...[{ version: 1, name: 'node metadata', up: () => undefined }], extra] })
+    const second = openStateDb(path, 2, { migrations: [base, extra] })
     try {
       expect(second.getMeta('k')).toBe('v')
       expect(second.appliedMigrations().map((m) => m.version)).toEqual([1, 2])
