@@ -65,6 +65,9 @@ export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOption
     transports: [tcp()],
     connectionEncrypters: [noise()],
     peerDiscovery: options.mdns === true ? [mdns()] : [],
+    // libp2p's default of 5 inbound connections per second per host counts every machine
+    // behind one address (a NAT, or loopback in tests) as one; the gater is our real filter.
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 32 },
     streamMuxers: [yamux()],
     ...(deps.connectionGater === undefined ? {} : { connectionGater: deps.connectionGater }),
     nodeInfo: { userAgent: options.agentVersion ?? 'instar' },

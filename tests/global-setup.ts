@@ -7,9 +7,6 @@ import { fileURLToPath } from 'node:url'
 
 export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url))
-  const result = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    encoding: 'utf8',
-  })
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`build failed:\n${result.stdout}${result.stderr}`)
 }
