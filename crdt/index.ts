@@ -12,3 +12,23 @@ export type { AppliedMigration, StateDb, StateDbOptions } from './state-db.js'
 export type { Migration } from './migrations.js'
 export { CrdtError, StateDbOpenError, StateDbTooNewError } from './errors.js'
 export { createSqliteRosterStore } from './roster-store.js'
+export { createAgentState } from './agent-state.js'
+export type { AgentState, AgentStateDeps } from './agent-state.js'
+export type { DocSyncState, SyncEngine } from './sync-engine.js'
+export type { DocName } from './sealed-update.js'
+export { DOC_NAMES, openUpdate, sealUpdate } from './sealed-update.js'
+export { SYNC_PROTOCOL, decodeSyncMessage, encodeSyncMessage } from './sync-protocol.js'
+export type { MemoryEntry, MemoryModel } from './memory-model.js'
+export type { MemoryIndex, SearchResult } from './memory-index.js'
+export type { Person, Platform, PlatformIdentity, RelationshipsModel } from './relationships-model.js'
+export type { JobDefinition, JobRun, JobsModel } from './jobs-model.js'
+export type { SecretsModel } from './secrets-model.js'
+export {
+  JobNotFoundError,
+  MemoryEntryNotFoundError,
+  ModelInputInvalidError,
+  PersonNotFoundError,
+  SecretNotFoundError,
+  SyncFrameMalformedError,
+  SyncUpdateRejectedError,
+} from './errors.js'

@@ -40,3 +40,5 @@ export {
   RosterMemberNotFoundError,
   RosterNotMemberError,
 } from './errors.js'
+export { frameStream } from './frame-stream.js'
+export type { FrameStream } from './frame-stream.js'

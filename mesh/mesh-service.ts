@@ -3,7 +3,7 @@
  * pairing, roster sync, reconnection and peer health. A machine that has not joined a mesh
  * yet runs the same host and becomes a member in place when `join` succeeds.
  */
-import type { Connection, PeerInfo } from '@libp2p/interface'
+import type { Connection, PeerId, PeerInfo, Stream, StreamHandler } from '@libp2p/interface'
 import { fromHex, generateMeshKey, keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
 import type { Clock } from './clock.js'
 import { MeshError } from './errors.js'
@@ -83,6 +83,16 @@ export interface Mesh {
   join(token: string, options?: { signal?: AbortSignal }): Promise<JoinSummary>
   remove(query: string): Promise<RosterMember>
   leave(): Promise<void>
+  /** Serves a protocol to members only; streams from anyone else are reset. */
+  handle(protocol: string, handler: StreamHandler, options?: { maxInboundStreams?: number }): Promise<void>
+  /** Opens a stream to a connected member. */
+  openStream(peerId: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>
+  connectedMembers(): string[]
+  /** Fires when a connection to a member opens (once per connection) or the last one closes. */
+  on(event: 'member:connect' | 'member:disconnect', fn: (e: { peerId: string }) => void): () => void
+  /** The mesh key epochs this machine holds, oldest first. */
+  meshKeys(): MeshKey[]
+  on(event: 'keys:change', fn: (e: { keys: MeshKey[] }) => void): () => void
 }
 
 export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<Mesh> {
@@ -94,6 +104,20 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   let unsubscribe: (() => void) | null = null
   let pushTimer: { cancel(): void } | null = null
   let leaving = false
+  const listeners = {
+    'member:connect': new Set<(e: { peerId: string }) => void>(),
+    'member:disconnect': new Set<(e: { peerId: string }) => void>(),
+    'keys:change': new Set<(e: { keys: MeshKey[] }) => void>(),
+  }
+  const emit = (event: keyof typeof listeners, payload: unknown): void => {
+    for (const fn of listeners[event]) {
+      try {
+        ;(fn as (e: unknown) => void)(payload)
+      } catch (err) {
+        logger.error({ code: 'MESH_LISTENER_FAILED', event, err }, 'a mesh event listener threw')
+      }
+    }
+  }
 
   const policy: GaterPolicy = {
     isMember: (peerId) => state?.roster.isMember(peerId) ?? false,
@@ -153,6 +177,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     if (fresh.length > 0) {
       state.keys = [...state.keys, ...fresh].sort((a, b) => a.epoch - b.epoch)
       deps.persistMeshKeys(state.keys)
+      emit('keys:change', { keys: [...state.keys] })
       logger.info({ epochs: fresh.map((k) => k.epoch) }, 'learned new mesh key epochs')
     }
     // Drop every connection the roster no longer admits (a removed machine, or us if we were removed).
@@ -184,7 +209,15 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   const onConnectionOpen = (event: CustomEvent<Connection>): void => {
     const peerId = event.detail.remotePeer.toString()
     health.seen(peerId)
-    if (isMember(peerId)) void sync.push(peerId)
+    if (isMember(peerId)) {
+      void sync.push(peerId)
+      emit('member:connect', { peerId })
+    }
+  }
+  const onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
+    const peerId = event.detail.toString()
+    health.seen(peerId)
+    emit('member:disconnect', { peerId })
   }
 
   const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
@@ -223,6 +256,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       await guardBuiltInProtocols(libp2p, isMember, refuseLog)
       libp2p.addEventListener('connection:open', onConnectionOpen)
       libp2p.addEventListener('peer:discovery', onDiscovery)
+      libp2p.addEventListener('peer:disconnect', onPeerDisconnect)
       publishOwnAddresses()
       health.start()
       reconnector.start()
@@ -233,6 +267,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       pushTimer?.cancel()
       libp2p.removeEventListener('connection:open', onConnectionOpen)
       libp2p.removeEventListener('peer:discovery', onDiscovery)
+      libp2p.removeEventListener('peer:disconnect', onPeerDisconnect)
       unsubscribe?.()
       await host.stop()
       state?.roster.destroy()
@@ -288,7 +323,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       if (subject.peerId !== selfPeerId) {
         // A new epoch sealed to the remaining members only: the removed machine cannot read what follows.
         const next = Math.max(roster.latestEpoch(), state.keys.at(-1)?.epoch ?? 0) + 1
-        roster.publishMeshKey(deps.machineSeed, generateMeshKey(next), clock.now())
+        const key = generateMeshKey(next)
+        roster.publishMeshKey(deps.machineSeed, key, clock.now())
       }
       logger.info({ peerId: subject.peerId, name: subject.name }, 'machine removed from the mesh')
       return subject
@@ -305,5 +341,21 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       for (const connection of libp2p.getConnections()) await connection.close().catch(() => undefined)
       leaving = false
     },
+    async handle(protocol, handler, handleOptions) {
+      await libp2p.handle(protocol, membersOnly(isMember, handler, refuseLog), { maxInboundStreams: handleOptions?.maxInboundStreams ?? 8 })
+    },
+    async openStream(peerId, protocol, streamOptions) {
+      if (!isMember(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
+      const connection = libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+      if (connection === undefined) throw new MeshError('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
+      return connection.newStream(protocol, streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal })
+    },
+    connectedMembers,
+    on(event: 'member:connect' | 'member:disconnect' | 'keys:change', fn: (e: never) => void) {
+      const set = listeners[event] as Set<(e: never) => void>
+      set.add(fn)
+      return () => void set.delete(fn)
+    },
+    meshKeys: () => [...(state?.keys ?? [])],
   }
 }

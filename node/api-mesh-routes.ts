@@ -5,11 +5,22 @@ import type { Mesh } from '../mesh/index.js'
 const MIN_TTL_MS = 60_000
 const MAX_TTL_MS = 7 * 24 * 60 * 60_000
 
-export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh): void {
+export interface MeshRoutesDeps {
+  /** Runs after a successful join, before the answer (starts the agent's documents). */
+  afterJoin(): Promise<void>
+  /** Per connected peer, per document: in sync, and how many of our updates it has not acknowledged. */
+  syncStatus(): Record<string, Record<string, { inSync: boolean; behind: number }>>
+}
+
+export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: MeshRoutesDeps): void {
   fastify.get('/mesh/status', async () => {
     const status = mesh.status()
     const peers = mesh.peers()
-    return { ...status, peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, connected: p.connected, self: p.self })) }
+    const sync = deps.syncStatus()
+    return {
+      ...status,
+      peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, connected: p.connected, self: p.self, sync: sync[p.peerId] ?? null })),
+    }
   })
 
   fastify.get('/mesh/peers', async () => ({ peers: mesh.peers() }))
@@ -47,6 +58,7 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh): void {
     async (request) => {
       const { invitation } = request.body as { invitation: string }
       const joined = await mesh.join(invitation)
+      await deps.afterJoin()
       return {
         mesh: joined.mesh,
         inviter: joined.inviter,

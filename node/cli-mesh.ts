@@ -18,6 +18,13 @@ interface PeerJson {
   rttMs: number | null
 }
 
+function describeSync(sync: Record<string, { inSync: boolean; behind: number }> | null): string {
+  if (sync === null) return ''
+  const lagging = Object.entries(sync).filter(([, s]) => !s.inSync)
+  if (lagging.length === 0) return '  documents in sync'
+  return `  ${lagging.map(([doc, s]) => (s.behind > 0 ? `${doc} behind by ${s.behind}` : `${doc} syncing`)).join(', ')}`
+}
+
 /** Parses "15m", "2h", "90s", "1d" or plain milliseconds. */
 export function parseTtl(text: string): number {
   const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim())
@@ -105,7 +112,7 @@ export function registerMesh(program: Command): void {
       connected: number
       pendingInvitations: number
       meshKeyEpoch: number
-      peers: Array<{ name: string; connected: boolean; self: boolean }>
+      peers: Array<{ name: string; connected: boolean; self: boolean; sync: Record<string, { inSync: boolean; behind: number }> | null }>
     }>('/mesh/status')
     out.result(s, () => {
       if (s.agent === null) return 'not in a mesh yet: join one with "instar mesh pair <invitation>"'
@@ -114,7 +121,7 @@ export function registerMesh(program: Command): void {
         `agent        ${s.agent.name}`,
         `mesh         ${s.meshId ?? ''}`,
         `members      ${s.members} (${s.connected} connected to this machine)`,
-        ...s.peers.map((p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}`),
+        ...s.peers.map((p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}${describeSync(p.sync)}`),
         `invitations  ${s.pendingInvitations} open`,
         `mesh key     epoch ${s.meshKeyEpoch}`,
       ].join('\n')

@@ -4,9 +4,11 @@
  * down again in reverse order on stop.
  */
 import { fingerprint, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
-import { createSqliteRosterStore, openStateDb, type StateDb } from '../crdt/index.js'
+import { createAgentState, createSqliteRosterStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
 import { createMesh, type Clock, type Mesh } from '../mesh/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
+import { registerStateRoutes } from './api-state-routes.js'
+import { NodeError } from './errors.js'
 import { writeConfig } from './config.js'
 import { createApiServer, type ApiServer, type NodeStatus } from './api-server.js'
 import { loadHome } from './home.js'
@@ -87,6 +89,21 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     return stopping
   }
 
+  let agentState: AgentState | null = null
+  // The agent's documents need mesh keys: at start for a member, right after joining otherwise.
+  const startAgentState = async (): Promise<void> => {
+    if (agentState !== null || !mesh.status().member) return
+    agentState = createAgentState({ mesh, state, clock, logger })
+    await agentState.start()
+    logger.info({ memory: agentState.memory.size() }, 'agent state loaded')
+  }
+  const requireAgentState = (): AgentState => {
+    if (agentState === null) {
+      throw new NodeError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet: join one with "instar mesh pair <invitation>"')
+    }
+    return agentState
+  }
+
   try {
     lock = acquireLock(home.paths, pid)
     undo.push(() => lock.release())
@@ -126,6 +143,11 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     )
     await mesh.start()
     undo.push(() => mesh.stop())
+    await startAgentState()
+    undo.push(() => {
+      agentState?.stop()
+      agentState = null
+    })
 
     api = createApiServer(
       {
@@ -133,7 +155,10 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         logger,
         status,
         requestStop: (reason) => void stop(reason),
-        routes: [(fastify) => registerMeshRoutes(fastify, mesh)],
+        routes: [
+          (fastify) => registerMeshRoutes(fastify, mesh, { afterJoin: startAgentState, syncStatus: () => agentState?.sync.status() ?? {} }),
+          (fastify) => registerStateRoutes(fastify, { state: requireAgentState, selfPeerId: () => mesh.peerId, now: () => clock.now() }),
+        ],
       },
       { port: options.apiPort ?? home.config.api.port, version: VERSION },
     )

@@ -95,6 +95,11 @@ const httpStatus: Record<string, number> = {
 
 const httpStatusByPrefix: Array<[string, number]> = [
   ['ROSTER_MEMBER_NOT_FOUND', 404],
+  ['MEMORY_ENTRY_NOT_FOUND', 404],
+  ['PERSON_NOT_FOUND', 404],
+  ['JOB_NOT_FOUND', 404],
+  ['SECRET_NOT_FOUND', 404],
+  ['CRDT_INPUT_INVALID', 400],
   ['PAIRING_ALREADY_MEMBER', 409],
   ['MESH_NOT_MEMBER', 409],
   ['PAIRING_INVITER_UNREACHABLE', 502],

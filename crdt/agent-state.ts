@@ -1,0 +1,88 @@
+/**
+ * The agent's state on one machine, put together: the sealed document store in state.db,
+ * the Yjs documents, the typed models on top, the derived memory search index, and the sync
+ * engine that keeps it all in step with the other members.
+ */
+import type { MeshKey } from '../identity/index.js'
+import type { Clock, Mesh, MeshLogger } from '../mesh/index.js'
+import { createDocumentStore } from './document-store.js'
+import { createDocuments, type Documents } from './documents.js'
+import { createJobsModel, type JobsModel } from './jobs-model.js'
+import { createMemoryIndex, type MemoryIndex } from './memory-index.js'
+import { createMemoryModel, type MemoryModel } from './memory-model.js'
+import { createRelationshipsModel, type RelationshipsModel } from './relationships-model.js'
+import { createSecretsModel, type SecretsModel } from './secrets-model.js'
+import type { StateDb } from './state-db.js'
+import { createSyncEngine, type SyncEngine } from './sync-engine.js'
+
+export interface AgentStateDeps {
+  mesh: Mesh
+  state: StateDb
+  clock: Clock
+  logger: MeshLogger
+}
+
+export interface AgentState {
+  readonly documents: Documents
+  readonly memory: MemoryModel
+  readonly memoryIndex: MemoryIndex
+  readonly relationships: RelationshipsModel
+  readonly jobs: JobsModel
+  readonly secrets: SecretsModel
+  readonly sync: SyncEngine
+  start(): Promise<void>
+  stop(): void
+}
+
+/** Needs a machine that is a member (it holds mesh keys); throws MESH_NOT_MEMBER otherwise. */
+export function createAgentState(deps: AgentStateDeps, options: { compactAfter?: number } = {}): AgentState {
+  const { mesh } = deps
+  const meshId = mesh.status().meshId
+  if (meshId === null || mesh.meshKeys().length === 0) {
+    throw Object.assign(new Error('the agent state needs a machine that is in a mesh'), { code: 'MESH_NOT_MEMBER' })
+  }
+  const keyFor = (epoch: number): MeshKey | undefined => mesh.meshKeys().find((k) => k.epoch === epoch)
+  const store = createDocumentStore(
+    {
+      db: deps.state.db,
+      meshId,
+      currentKey: () => {
+        const key = mesh.meshKeys().at(-1)
+        if (key === undefined) throw new Error('no mesh key')
+        return key
+      },
+      keyFor,
+    },
+    options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter },
+  )
+  const documents = createDocuments({ store, logger: deps.logger }, options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter })
+  const memory = createMemoryModel(documents.doc('memory'))
+  const memoryIndex = createMemoryIndex({ model: memory })
+  memoryIndex.rebuild()
+  const sync = createSyncEngine({ mesh, documents, clock: deps.clock, logger: deps.logger, meshId: () => mesh.status().meshId })
+  let offKeys: (() => void) | null = null
+
+  return {
+    documents,
+    memory,
+    memoryIndex,
+    relationships: createRelationshipsModel(documents.doc('relationships')),
+    jobs: createJobsModel(documents.doc('jobs')),
+    secrets: createSecretsModel(documents.doc('secrets')),
+    sync,
+    async start() {
+      // After a removal rotates the key, re-seal what is on disk so the old key opens nothing.
+      offKeys = mesh.on('keys:change', () => {
+        const count = store.reseal()
+        deps.logger.info({ resealed: count }, 're-sealed stored updates under the new mesh key')
+      })
+      await sync.start()
+    },
+    stop() {
+      offKeys?.()
+      sync.stop()
+      memoryIndex.close()
+      documents.close()
+    },
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The agent's documents on this machine: one Y.Doc per document, loaded from the sealed
+ * update log at start. Every update, local or remote, is appended to the log in the same
+ * synchronous step in which Yjs reports it, so a local write has committed (is acknowledged)
+ * by the time the model call that made it returns.
+ */
+import * as Y from 'yjs'
+import type { MeshLogger } from '../mesh/index.js'
+import type { DocumentStore } from './document-store.js'
+import { DOC_NAMES, type DocName } from './sealed-update.js'
+
+/** Origin of a transaction that applies a peer's update: carries the peer id. */
+export class RemoteOrigin {
+  constructor(readonly peerId: string) {}
+}
+
+const LOADING = Symbol('loading')
+
+export interface DocumentUpdate {
+  doc: DocName
+  update: Uint8Array
+  /** The peer the update came from, or null when this machine made it. */
+  from: string | null
+}
+
+export interface Documents {
+  doc(name: DocName): Y.Doc
+  /** Applies a peer's (already opened) update; it is stored and passed on to listeners. */
+  applyRemote(name: DocName, update: Uint8Array, peerId: string): void
+  /** Fires after every stored update, local or remote. Returns unsubscribe. */
+  onUpdate(fn: (u: DocumentUpdate) => void): () => void
+  /** Rows refused while loading (they fail to open under every key this machine holds). */
+  refusedAtLoad(): number
+  close(): void
+}
+
+export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger }, options: { compactAfter?: number } = {}): Documents {
+  const compactAfter = options.compactAfter ?? 500
+  const docs = new Map<DocName, Y.Doc>()
+  const listeners = new Set<(u: DocumentUpdate) => void>()
+  let refused = 0
+
+  for (const name of DOC_NAMES) {
+    const doc = new Y.Doc({ gc: true })
+    const loaded = deps.store.load(name)
+    for (const row of loaded.refused) {
+      deps.logger.warn({ code: row.code, reason: row.reason, doc: name, seq: row.seq }, 'stored update refused at load')
+    }
+    refused += loaded.refused.length
+    for (const update of loaded.updates) Y.applyUpdate(doc, update, LOADING)
+    let pending = deps.store.pending(name)
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === LOADING) return
+      // Synchronous: the SQLite transaction commits before the writer's call returns.
+      const seq = deps.store.append(name, update)
+      if (++pending >= compactAfter && loaded.refused.length === 0) {
+        // The whole document replaces the log up to this row, in one transaction.
+        deps.store.compact(name, Y.encodeStateAsUpdate(doc), seq)
+        pending = 0
+      }
+      const from = origin instanceof RemoteOrigin ? origin.peerId : null
+      for (const fn of listeners) {
+        try {
+          fn({ doc: name, update, from })
+        } catch (err) {
+          deps.logger.error({ code: 'CRDT_LISTENER_FAILED', err }, 'a document update listener threw')
+        }
+      }
+    })
+    docs.set(name, doc)
+  }
+
+  return {
+    doc(name) {
+      const doc = docs.get(name)
+      if (doc === undefined) throw new RangeError(`unknown document ${name}`)
+      return doc
+    },
+    applyRemote(name, update, peerId) {
+      const doc = docs.get(name)
+      if (doc === undefined) return
+      Y.applyUpdate(doc, update, new RemoteOrigin(peerId))
+    },
+    onUpdate(fn) {
+      listeners.add(fn)
+      return () => void listeners.delete(fn)
+    },
+    refusedAtLoad: () => refused,
+    close() {
+      for (const doc of docs.values()) doc.destroy()
+      docs.clear()
+      listeners.clear()
+    },
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The full-text search index over memory: derived data, never a source of truth. It holds
+ * nothing the memory document does not, lives in its own SQLite connection (by default
+ * `:memory:`, so no plaintext memory reaches the disk) and can be dropped and rebuilt at any
+ * time. It is filled from the model when created and then follows `model.onChange`: each
+ * change batch (one Yjs transaction, local or remote) is one SQLite transaction of a delete
+ * and a re-insert per touched id.
+ *
+ * Tables: `memory_rows` (row ↔ entry id, so a delete is a rowid lookup rather than a scan)
+ * and the FTS5 table `memory_fts(id UNINDEXED, topic UNINDEXED, text, tags)` with the
+ * tokenizer `unicode61 remove_diacritics 2` and no stemmer: "cafe" finds "café", but
+ * "running" does not find "run". Matches in text weigh twice those in tags.
+ *
+ * Queries are free text. Each run of letters, digits and combining marks becomes one quoted
+ * FTS5 string, so FTS syntax (AND, OR, NOT, NEAR, *, :, -, ^, parentheses, quotes) is only
+ * ever matched as words or dropped; all words must match. At most 64 distinct words count.
+ */
+import Database from 'better-sqlite3'
+import { ModelInputInvalidError } from './errors.js'
+import type { MemoryEntry, MemoryModel } from './memory-model.js'
+
+export interface SearchResult {
+  id: string
+  text: string
+  topic: string
+  /** Higher is better: the negated FTS5 bm25 rank. */
+  score: number
+  /** About 12 tokens of the text around the hits, hits in [ ], elisions as …. */
+  snippet: string
+}
+
+export interface SearchOptions {
+  /** Default 10, at most 100. */
+  limit?: number
+  /** Only entries of this topic. */
+  topic?: string
+}
+
+export interface MemoryIndex {
+  /** Drops the tables and refills them from `model.all()` in one transaction; returns the count. */
+  rebuild(): number
+  /** Best matches first (ties by id). Throws ModelInputInvalidError('query') when the query has no words. */
+  search(query: string, options?: SearchOptions): SearchResult[]
+  size(): number
+  /** Stops following the model; closes the connection if the index opened it. Idempotent. */
+  close(): void
+}
+
+export interface MemoryIndexDeps {
+  model: MemoryModel
+  /** A connection to index into; default a private `:memory:` one. A given one is not closed by close(). */
+  db?: Database.Database
+}
+
+export const MEMORY_SEARCH_LIMITS = { defaultLimit: 10, maxLimit: 100, maxQueryLength: 20_000, maxWords: 64 } as const
+
+const SCHEMA = `
+  CREATE TABLE memory_rows (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE) STRICT;
+  CREATE VIRTUAL TABLE memory_fts USING fts5(
+    id UNINDEXED, topic UNINDEXED, text, tags,
+    tokenize = 'unicode61 remove_diacritics 2'
+  );
+`
+const DROP = 'DROP TABLE IF EXISTS memory_fts; DROP TABLE IF EXISTS memory_rows;'
+
+const RANK = 'bm25(memory_fts, 0.0, 0.0, 1.0, 0.5)'
+const SEARCH_COLUMNS = `id, text, topic, -${RANK} AS score, snippet(memory_fts, 2, '[', ']', '…', 12) AS snippet`
+const SEARCH_ALL = `SELECT ${SEARCH_COLUMNS} FROM memory_fts WHERE memory_fts MATCH ? ORDER BY ${RANK}, id LIMIT ?`
+const SEARCH_TOPIC = `SELECT ${SEARCH_COLUMNS} FROM memory_fts WHERE memory_fts MATCH ? AND topic = ? ORDER BY ${RANK}, id LIMIT ?`
+
+export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
+  const { model } = deps
+  const owned = deps.db === undefined
+  const db = deps.db ?? new Database(':memory:')
+  let closed = false
+
+  // The tables must exist before statements on them can be prepared; refill recreates them.
+  db.exec(DROP)
+  db.exec(SCHEMA)
+  // Prepared once: SQLite re-prepares them when rebuild drops and recreates their tables.
+  const findRow = db.prepare('SELECT row FROM memory_rows WHERE id = ?')
+  const deleteFts = db.prepare('DELETE FROM memory_fts WHERE rowid = ?')
+  const deleteRow = db.prepare('DELETE FROM memory_rows WHERE row = ?')
+  const insertRow = db.prepare('INSERT INTO memory_rows (id) VALUES (?)')
+  const insertFts = db.prepare('INSERT INTO memory_fts (rowid, id, topic, text, tags) VALUES (?, ?, ?, ?, ?)')
+  const count = db.prepare('SELECT count(*) AS n FROM memory_rows')
+  const searchAll = db.prepare(SEARCH_ALL)
+  const searchTopic = db.prepare(SEARCH_TOPIC)
+
+  const insert = (e: MemoryEntry): void => {
+    insertFts.run(insertRow.run(e.id).lastInsertRowid, e.id, e.topic, e.text, e.tags.join(' '))
+  }
+
+  const refill = db.transaction((): number => {
+    db.exec(DROP)
+    db.exec(SCHEMA)
+    const entries = model.all()
+    for (const e of entries) insert(e)
+    return entries.length
+  })
+
+  const apply = db.transaction((ids: string[]) => {
+    for (const id of ids) {
+      const hit = findRow.get(id) as { row: number } | undefined
+      if (hit !== undefined) {
+        deleteFts.run(hit.row)
+        deleteRow.run(hit.row)
+      }
+      const entry = model.get(id)
+      if (entry !== undefined) insert(entry)
+    }
+  })
+
+  refill()
+  const unsubscribe = model.onChange(({ changed, deleted }) => {
+    if (!closed) apply([...changed, ...deleted])
+  })
+
+  return {
+    rebuild: () => refill(),
+
+    search(query, options = {}) {
+      const match = toMatchExpression(query)
+      const limit = checkLimit(options.limit)
+      const rows =
+        options.topic === undefined
+          ? searchAll.all(match, limit)
+          : searchTopic.all(match, checkTopicFilter(options.topic), limit)
+      return rows as SearchResult[]
+    },
+
+    size() {
+      return (count.get() as { n: number }).n
+    },
+
+    close() {
+      if (closed) return
+      closed = true
+      unsubscribe()
+      if (owned) db.close()
+    },
+  }
+}
+
+/**
+ * Turns free text into a safe FTS5 MATCH expression: each word (a run of letters, digits and
+ * combining marks holding at least one letter or digit) as a double-quoted string, joined by
+ * spaces (FTS5's implicit AND). No other character reaches FTS5, so no query can be a syntax error.
+ */
+export function toMatchExpression(query: string): string {
+  if (typeof query !== 'string') throw new ModelInputInvalidError('query', 'must be a string')
+  if (query.length > MEMORY_SEARCH_LIMITS.maxQueryLength) {
+    throw new ModelInputInvalidError('query', `must be at most ${MEMORY_SEARCH_LIMITS.maxQueryLength} characters`)
+  }
+  const words = new Set<string>()
+  for (const word of query.match(/[\p{L}\p{N}\p{M}]+/gu) ?? []) {
+    if (!/[\p{L}\p{N}]/u.test(word)) continue
+    words.add(word)
+    if (words.size === MEMORY_SEARCH_LIMITS.maxWords) break
+  }
+  if (words.size === 0) throw new ModelInputInvalidError('query', 'holds no word to search for')
+  return [...words].map((w) => `"${w}"`).join(' ')
+}
+
+function checkLimit(limit: unknown): number {
+  if (limit === undefined) return MEMORY_SEARCH_LIMITS.defaultLimit
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MEMORY_SEARCH_LIMITS.maxLimit) {
+    throw new ModelInputInvalidError('limit', `must be a whole number from 1 to ${MEMORY_SEARCH_LIMITS.maxLimit}`)
+  }
+  return limit
+}
+
+function checkTopicFilter(topic: unknown): string {
+  if (typeof topic !== 'string' || topic.length === 0 || topic.length > 100) {
+    throw new ModelInputInvalidError('topic', 'must be a string of 1-100 characters')
+  }
+  return topic
+}

@@ -1,0 +1,160 @@
+/**
+ * The sealed update codec: a Yjs update (V1 encoding) sealed with the mesh key before it is
+ * stored or sent, so the same bytes can sit in state.db, cross a peer stream or wait in the
+ * relay's mailbox.
+ *
+ *   sealed = sealWithMeshKey(meshKey, update, aad)       (0x01 || epoch u32 BE || nonce || ct)
+ *   aad    = utf8("instar/update/v1|" + meshId + "|" + doc)
+ *
+ * The aad binds an update to its mesh and document: bytes sealed for `memory` do not open as
+ * `jobs`, nor under another mesh's id. It is unambiguous because the document name is last and
+ * never contains "|". Everything that can go wrong while opening is one error,
+ * `SyncUpdateRejectedError`, with a reason a caller can act on.
+ */
+import { createHash } from 'node:crypto'
+import * as Y from 'yjs'
+import {
+  MeshKeyUnknownEpochError,
+  SealMalformedError,
+  SealOpenFailedError,
+  openWithMeshKey,
+  readSealedEpoch,
+  sealWithMeshKey,
+  type MeshKey,
+} from '../identity/index.js'
+import { ModelInputInvalidError, SyncUpdateRejectedError } from './errors.js'
+
+export type DocName = 'memory' | 'relationships' | 'jobs' | 'channels' | 'secrets'
+
+export const DOC_NAMES: readonly DocName[] = Object.freeze(['memory', 'relationships', 'jobs', 'channels', 'secrets'])
+
+const DOC_NAME_SET: ReadonlySet<string> = new Set(DOC_NAMES)
+
+export function isDocName(x: string): x is DocName {
+  return typeof x === 'string' && DOC_NAME_SET.has(x)
+}
+
+/**
+ * Largest plaintext `openUpdate` accepts by default. Applying an update is not linear in its
+ * size for every input (concurrent inserts at one position are resolved pairwise), so a peer
+ * gets a bounded amount of our time per update.
+ */
+export const MAX_UPDATE_BYTES = 8 * 1024 * 1024
+
+// version (1) + epoch (4) + nonce (24) + Poly1305 tag (16), from identity/mesh-key.ts.
+const SEAL_OVERHEAD = 1 + 4 + 24 + 16
+
+const encoder = new TextEncoder()
+
+function updateAad(meshId: string, doc: DocName): Uint8Array {
+  return encoder.encode(`instar/update/v1|${meshId}|${doc}`)
+}
+
+function assertDocName(doc: string): asserts doc is DocName {
+  if (!isDocName(doc)) throw new ModelInputInvalidError('doc', `"${String(doc)}" is not a document name`)
+}
+
+/** Seals a Yjs update for `doc` of mesh `meshId`; `ModelInputInvalidError` for an unknown doc. */
+export function sealUpdate(key: MeshKey, meshId: string, doc: DocName, update: Uint8Array): Uint8Array {
+  assertDocName(doc)
+  if (!(update instanceof Uint8Array)) throw new ModelInputInvalidError('update', 'must be a Uint8Array')
+  return sealWithMeshKey(key, update, updateAad(meshId, doc))
+}
+
+export interface OpenUpdateOptions {
+  /** Largest plaintext accepted; default `MAX_UPDATE_BYTES`. */
+  maxBytes?: number
+}
+
+/**
+ * Opens a sealed update and checks that the plaintext is a decodable Yjs update. Throws only
+ * `SyncUpdateRejectedError`: 'unknown-epoch' (with `epoch`), 'auth-failed' (tampered, wrong
+ * key, or sealed for another document or mesh), 'malformed' (too short, bad version, over
+ * `maxBytes`, or not a Yjs update), 'wrong-document' (`doc` is not a document name).
+ */
+export function openUpdate(
+  keys: (epoch: number) => MeshKey | undefined,
+  meshId: string,
+  doc: DocName,
+  sealed: Uint8Array,
+  options: OpenUpdateOptions = {},
+): { epoch: number; update: Uint8Array } {
+  const { epoch, plaintext } = openSealed(keys, meshId, doc, sealed, options.maxBytes ?? MAX_UPDATE_BYTES)
+  const failure = applyToScratchDoc(plaintext)
+  if (failure !== undefined) {
+    throw new SyncUpdateRejectedError('malformed', 'the plaintext is not a Yjs update', { cause: failure.cause, epoch })
+  }
+  return { epoch, update: plaintext }
+}
+
+/**
+ * Opens `sealed` with `keys` and seals the same plaintext again under `newKey`, without
+ * parsing it (a key rotation moves bytes, it does not judge them). Throws like `openUpdate`,
+ * except that the plaintext is neither size-capped nor checked to be a Yjs update.
+ */
+export function resealUpdate(
+  keys: (epoch: number) => MeshKey | undefined,
+  newKey: MeshKey,
+  meshId: string,
+  doc: DocName,
+  sealed: Uint8Array,
+): Uint8Array {
+  const { plaintext } = openSealed(keys, meshId, doc, sealed, Number.POSITIVE_INFINITY)
+  return sealWithMeshKey(newKey, plaintext, updateAad(meshId, doc))
+}
+
+/** Hex SHA-256 of the sealed bytes: the id under which a replayed update is recognized. */
+export function updateId(sealed: Uint8Array): string {
+  return createHash('sha256').update(sealed).digest('hex')
+}
+
+function openSealed(
+  keys: (epoch: number) => MeshKey | undefined,
+  meshId: string,
+  doc: DocName,
+  sealed: Uint8Array,
+  maxBytes: number,
+): { epoch: number; plaintext: Uint8Array } {
+  if (!isDocName(doc)) throw new SyncUpdateRejectedError('wrong-document', `"${String(doc)}" is not a document name`)
+  let epoch: number
+  try {
+    epoch = readSealedEpoch(sealed)
+  } catch (cause) {
+    if (cause instanceof SealMalformedError) throw new SyncUpdateRejectedError('malformed', cause.reason, { cause })
+    throw cause
+  }
+  // Refuse an oversized update before spending a decryption on it.
+  if (sealed.length - SEAL_OVERHEAD > maxBytes) {
+    throw new SyncUpdateRejectedError('malformed', `the update is larger than ${maxBytes} bytes`, { epoch })
+  }
+  try {
+    return openWithMeshKey(keys, sealed, updateAad(meshId, doc))
+  } catch (cause) {
+    if (cause instanceof MeshKeyUnknownEpochError) {
+      throw new SyncUpdateRejectedError('unknown-epoch', `no mesh key for epoch ${cause.epoch}`, { cause, epoch: cause.epoch })
+    }
+    if (cause instanceof SealOpenFailedError) {
+      throw new SyncUpdateRejectedError('auth-failed', 'wrong key, altered bytes, or sealed for another document or mesh', { cause, epoch })
+    }
+    if (cause instanceof SealMalformedError) throw new SyncUpdateRejectedError('malformed', cause.reason, { cause, epoch })
+    throw cause
+  }
+}
+
+// Decoding alone misses updates that parse but cannot be integrated, so apply to a throwaway
+// doc. An update whose dependencies are missing is parsed in full and left pending: valid.
+// Decode first: applyUpdate preallocates an array of the declared struct count, so 30 bytes
+// claiming 20 million structs cost it most of a second; the lazy decoder fails at the end of
+// the input instead, and once it succeeds every declared count is below the input's length.
+function applyToScratchDoc(update: Uint8Array): { cause: unknown } | undefined {
+  const scratch = new Y.Doc({ gc: false })
+  try {
+    Y.decodeUpdate(update)
+    Y.applyUpdate(scratch, update)
+    return undefined
+  } catch (cause) {
+    return { cause }
+  } finally {
+    scratch.destroy()
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Binds the sync protocol (sync-protocol.ts) to the mesh: one outbound stream per connected
+ * member carries our step 1s, step 2s and updates; the member's own stream brings theirs.
+ * Every update is sealed with the current mesh key before it leaves; one that fails to open,
+ * is malformed, or replays bytes already seen is refused, logged with its code, and never
+ * applied, and the stream stays up. A reconnect runs the step 1/2 exchange again, which
+ * repairs any gap; so does learning a new mesh key epoch.
+ */
+import type { Connection, Stream } from '@libp2p/interface'
+import * as Y from 'yjs'
+import type { MeshKey } from '../identity/index.js'
+import { frameStream, type Clock, type FrameStream, type Mesh, type MeshLogger } from '../mesh/index.js'
+import type { Documents } from './documents.js'
+import { DOC_NAMES, isDocName, openUpdate, sealUpdate, updateId, type DocName } from './sealed-update.js'
+import { MAX_SYNC_FRAME, SYNC_PROTOCOL, decodeSyncMessage, encodeSyncMessage, type SyncMessage } from './sync-protocol.js'
+
+export interface SyncEngineDeps {
+  mesh: Mesh
+  documents: Documents
+  clock: Clock
+  logger: MeshLogger
+  meshId(): string | null
+}
+
+export interface DocSyncState {
+  /** The peer applied our step 2 for this document. */
+  inSync: boolean
+  /** Our updates sent to the peer that it has not acknowledged yet. */
+  behind: number
+}
+
+export interface SyncEngine {
+  start(): Promise<void>
+  stop(): void
+  /** Per peer, per document. */
+  status(): Record<string, Record<DocName, DocSyncState>>
+  /** Counts of refused frames and updates, by code. */
+  refused(): Record<string, number>
+}
+
+interface PeerLink {
+  out: FrameStream | null
+  opening: Promise<void> | null
+  sent: Map<DocName, number>
+  acked: Map<DocName, number>
+  done: Set<DocName>
+  received: Map<DocName, number>
+  ackTimer: { cancel(): void } | null
+}
+
+const SEEN_LIMIT = 50_000
+
+export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: number } = {}): SyncEngine {
+  const { mesh, documents, clock, logger } = deps
+  const links = new Map<string, PeerLink>()
+  const seen = new Set<string>()
+  const refusals: Record<string, number> = {}
+  const unsubscribers: Array<() => void> = []
+  let running = false
+
+  const link = (peerId: string): PeerLink => {
+    let l = links.get(peerId)
+    if (l === undefined) {
+      l = { out: null, opening: null, sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null }
+      links.set(peerId, l)
+    }
+    return l
+  }
+  const keyFor = (epoch: number): MeshKey | undefined => mesh.meshKeys().find((k) => k.epoch === epoch)
+  const currentKey = (): MeshKey | undefined => mesh.meshKeys().at(-1)
+
+  const refuse = (code: string, fields: object, message: string): void => {
+    refusals[code] = (refusals[code] ?? 0) + 1
+    logger.warn({ code, ...fields }, message)
+  }
+
+  const send = async (peerId: string, message: SyncMessage): Promise<void> => {
+    const l = links.get(peerId)
+    if (l?.out === null || l?.out === undefined) return
+    try {
+      await l.out.write(encodeSyncMessage(message))
+    } catch (err) {
+      logger.debug({ code: 'SYNC_SEND_FAILED', peerId, err: (err as Error).message }, 'sync send failed; the next connection repairs it')
+      l.out = null
+    }
+  }
+
+  const sealed = (doc: DocName, update: Uint8Array): Uint8Array | null => {
+    const key = currentKey()
+    const id = deps.meshId()
+    if (key === undefined || id === null) return null
+    return sealUpdate(key, id, doc, update)
+  }
+
+  const sendStep1 = (peerId: string): void => {
+    for (const doc of DOC_NAMES) void send(peerId, { type: 'step1', doc, stateVector: Y.encodeStateVector(documents.doc(doc)) })
+  }
+
+  const openOutbound = (peerId: string): Promise<void> => {
+    const l = link(peerId)
+    if (l.out !== null) return Promise.resolve()
+    l.opening ??= (async () => {
+      for (let attempt = 0; attempt < 5 && running; attempt++) {
+        try {
+          const stream = await mesh.openStream(peerId, SYNC_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+          l.out = frameStream(stream, MAX_SYNC_FRAME)
+          l.done.clear()
+          sendStep1(peerId)
+          return
+        } catch (err) {
+          logger.debug({ code: 'SYNC_OPEN_FAILED', peerId, attempt, err: (err as Error).message }, 'could not open the sync stream')
+          await clock.sleep(200 * (attempt + 1))
+        }
+      }
+    })().finally(() => {
+      l.opening = null
+    })
+    return l.opening
+  }
+
+  const scheduleAck = (peerId: string, l: PeerLink): void => {
+    if (l.ackTimer !== null) return
+    l.ackTimer = clock.setTimeout(() => {
+      l.ackTimer = null
+      for (const [doc, count] of l.received) void send(peerId, { type: 'ack', doc, count: count % 0x1_0000_0000 })
+    }, options.ackDelayMs ?? 10)
+  }
+
+  const onFrame = (peerId: string, frame: Uint8Array): void => {
+    let message: SyncMessage
+    try {
+      message = decodeSyncMessage(frame)
+    } catch (err) {
+      refuse((err as { code?: string }).code ?? 'SYNC_FRAME_MALFORMED', { peerId }, 'sync frame refused')
+      return
+    }
+    if (!isDocName(message.doc)) {
+      refuse('SYNC_UPDATE_REJECTED', { peerId, reason: 'wrong-document', doc: message.doc }, 'sync frame for an unknown document refused')
+      return
+    }
+    const doc = message.doc
+    const l = link(peerId)
+    switch (message.type) {
+      case 'step1': {
+        const diff = Y.encodeStateAsUpdate(documents.doc(doc), message.stateVector)
+        const box = sealed(doc, diff)
+        if (box !== null) void openOutbound(peerId).then(() => send(peerId, { type: 'step2', doc, sealed: box }))
+        return
+      }
+      case 'step2':
+      case 'update': {
+        const id = deps.meshId()
+        if (id === null) return
+        const uid = updateId(message.sealed)
+        if (seen.has(uid)) {
+          refuse('SYNC_UPDATE_REJECTED', { peerId, reason: 'replay', doc }, 'replayed sealed update refused')
+          return
+        }
+        let update: Uint8Array
+        try {
+          // A step 2 carries what a peer lacks, which after a long absence is a large part of
+          // the document: allow it the whole frame.
+          update = openUpdate(keyFor, id, doc, message.sealed, message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}).update
+        } catch (err) {
+          refuse((err as { code?: string }).code ?? 'SYNC_UPDATE_REJECTED', { peerId, reason: (err as { reason?: string }).reason, doc }, 'sealed update refused')
+          return
+        }
+        if (seen.size >= SEEN_LIMIT) seen.clear()
+        seen.add(uid)
+        documents.applyRemote(doc, update, peerId)
+        if (message.type === 'step2') void send(peerId, { type: 'done', doc })
+        else {
+          l.received.set(doc, (l.received.get(doc) ?? 0) + 1)
+          scheduleAck(peerId, l)
+        }
+        return
+      }
+      case 'done':
+        l.done.add(doc)
+        return
+      case 'ack':
+        l.acked.set(doc, message.count)
+        return
+    }
+  }
+
+  const inbound = async (stream: Stream, connection: Connection): Promise<void> => {
+    const peerId = connection.remotePeer.toString()
+    const frames = frameStream(stream, MAX_SYNC_FRAME)
+    // Make sure our direction exists too (the peer may have connected first).
+    void openOutbound(peerId)
+    for (;;) {
+      let frame: Uint8Array
+      try {
+        frame = await frames.read({ signal: AbortSignal.timeout(24 * 60 * 60_000) })
+      } catch {
+        return
+      }
+      onFrame(peerId, frame)
+    }
+  }
+
+  return {
+    async start() {
+      running = true
+      await mesh.handle(SYNC_PROTOCOL, (stream, connection) => inbound(stream, connection), { maxInboundStreams: 4 })
+      unsubscribers.push(
+        mesh.on('member:connect', ({ peerId }) => void openOutbound(peerId)),
+        mesh.on('member:disconnect', ({ peerId }) => {
+          const l = links.get(peerId)
+          if (l !== undefined) {
+            l.out = null
+            l.done.clear()
+            l.ackTimer?.cancel()
+            l.ackTimer = null
+          }
+        }),
+        // A new epoch may unlock updates we refused as unknown-epoch: ask everyone again.
+        mesh.on('keys:change', () => {
+          for (const peerId of mesh.connectedMembers()) sendStep1(peerId)
+        }),
+        documents.onUpdate(({ doc, update, from }) => {
+          const targets = mesh.connectedMembers().filter((p) => p !== from)
+          if (targets.length === 0) return
+          const box = sealed(doc, update)
+          if (box === null) return
+          for (const peerId of targets) {
+            const l = link(peerId)
+            if (l.out === null) continue
+            l.sent.set(doc, (l.sent.get(doc) ?? 0) + 1)
+            void send(peerId, { type: 'update', doc, sealed: box })
+          }
+        }),
+      )
+      for (const peerId of mesh.connectedMembers()) void openOutbound(peerId)
+    },
+    stop() {
+      running = false
+      for (const off of unsubscribers.splice(0)) off()
+      for (const l of links.values()) {
+        l.ackTimer?.cancel()
+        l.out?.abort(new Error('sync stopped'))
+      }
+      links.clear()
+    },
+    status() {
+      const result: Record<string, Record<DocName, DocSyncState>> = {}
+      for (const peerId of mesh.connectedMembers()) {
+        const l = link(peerId)
+        const perDoc = {} as Record<DocName, DocSyncState>
+        for (const doc of DOC_NAMES) {
+          const behind = Math.max(0, (l.sent.get(doc) ?? 0) - (l.acked.get(doc) ?? 0))
+          perDoc[doc] = { inSync: l.done.has(doc) && behind === 0, behind }
+        }
+        result[peerId] = perDoc
+      }
+      return result
+    },
+    refused: () => ({ ...refusals }),
+  }
+}

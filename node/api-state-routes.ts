@@ -1,0 +1,129 @@
+/** Routes of the agent's state: memory (add, search, list, forget) and people (list, show, merge). */
+import type { FastifyInstance } from 'fastify'
+import type { AgentState, Person } from '../crdt/index.js'
+
+export interface StateRoutesDeps {
+  state(): AgentState
+  selfPeerId(): string
+  now(): number
+}
+
+const personJson = (p: Person) => ({
+  id: p.id,
+  displayName: p.displayName,
+  notes: p.notes,
+  significance: p.significance,
+  lastInteraction: p.lastInteraction,
+  identities: p.identities,
+})
+
+export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesDeps): void {
+  fastify.post(
+    '/memory',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['text', 'topic'],
+          properties: {
+            text: { type: 'string', minLength: 1, maxLength: 20_000 },
+            topic: { type: 'string', minLength: 1, maxLength: 100 },
+            tags: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 50 } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as { text: string; topic: string; tags?: string[] }
+      // The model call returns after the SQLite commit: the answer is the acknowledgement.
+      const id = deps.state().memory.add({ text: body.text, topic: body.topic, tags: body.tags ?? [], author: deps.selfPeerId() }, deps.now())
+      return { id }
+    },
+  )
+
+  fastify.get(
+    '/memory/search',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['q'],
+          properties: {
+            q: { type: 'string', minLength: 1, maxLength: 20_000 },
+            limit: { type: 'string', pattern: '^[0-9]{1,3}$' },
+            topic: { type: 'string', minLength: 1, maxLength: 100 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query as { q: string; limit?: string; topic?: string }
+      const limit = query.limit === undefined ? 10 : Math.min(100, Math.max(1, Number(query.limit)))
+      const results = deps.state().memoryIndex.search(query.q, { limit, ...(query.topic === undefined ? {} : { topic: query.topic }) })
+      return { results }
+    },
+  )
+
+  fastify.get(
+    '/memory',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { topic: { type: 'string', minLength: 1, maxLength: 100 } },
+        },
+      },
+    },
+    async (request) => {
+      const { topic } = request.query as { topic?: string }
+      const memory = deps.state().memory
+      if (topic === undefined) return { topics: memory.topics() }
+      return { entries: memory.listByTopic(topic) }
+    },
+  )
+
+  fastify.post(
+    '/memory/forget',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } } },
+    async (request) => {
+      const { id } = request.body as { id: string }
+      deps.state().memory.forget(id)
+      return { forgotten: id }
+    },
+  )
+
+  fastify.get('/people', async () => ({ people: deps.state().relationships.list().map(personJson) }))
+
+  fastify.get(
+    '/people/show',
+    { schema: { querystring: { type: 'object', additionalProperties: false, required: ['q'], properties: { q: { type: 'string', minLength: 1, maxLength: 300 } } } } },
+    async (request) => {
+      const { q } = request.query as { q: string }
+      return { person: personJson(deps.state().relationships.find(q)) }
+    },
+  )
+
+  fastify.post(
+    '/people/merge',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['into', 'from'],
+          properties: { into: { type: 'string', minLength: 1, maxLength: 300 }, from: { type: 'string', minLength: 1, maxLength: 300 } },
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as { into: string; from: string }
+      const people = deps.state().relationships
+      const into = people.find(body.into)
+      const from = people.find(body.from)
+      return { person: personJson(people.merge(into.id, from.id, deps.now())) }
+    },
+  )
+}
