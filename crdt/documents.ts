@@ -49,14 +49,23 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
     refused += loaded.refused.length
     for (const update of loaded.updates) Y.applyUpdate(doc, update, LOADING)
     let pending = deps.store.pending(name)
+    let logBytes = 0
+    let snapshotBytes = 0
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === LOADING) return
       // Synchronous: the SQLite transaction commits before the writer's call returns.
       const seq = deps.store.append(name, update)
-      if (++pending >= compactAfter && loaded.refused.length === 0) {
-        // The whole document replaces the log up to this row, in one transaction.
-        deps.store.compact(name, Y.encodeStateAsUpdate(doc), seq)
+      pending++
+      logBytes += update.length
+      // Compact once the log holds enough rows AND has grown as large as the last snapshot:
+      // re-writing the whole document then costs no more than the log it replaces, so
+      // compaction stays linear in what is written however large the document grows.
+      if (pending >= compactAfter && logBytes >= snapshotBytes && loaded.refused.length === 0) {
+        const state = Y.encodeStateAsUpdate(doc)
+        deps.store.compact(name, state, seq)
         pending = 0
+        logBytes = 0
+        snapshotBytes = state.length
       }
       const from = origin instanceof RemoteOrigin ? origin.peerId : null
       for (const fn of listeners) {

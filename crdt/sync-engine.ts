@@ -49,6 +49,14 @@ interface PeerLink {
 }
 
 const SEEN_LIMIT = 50_000
+const MAX_BATCH_BYTES = 1024 * 1024
+
+interface Batch {
+  doc: DocName
+  from: string | null
+  updates: Uint8Array[]
+  bytes: number
+}
 
 export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: number } = {}): SyncEngine {
   const { mesh, documents, clock, logger } = deps
@@ -57,6 +65,8 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
   const refusals: Record<string, number> = {}
   const unsubscribers: Array<() => void> = []
   let running = false
+  const outbox = new Map<string, Batch>()
+  let flushTimer: { cancel(): void } | null = null
 
   const link = (peerId: string): PeerLink => {
     let l = links.get(peerId)
@@ -116,6 +126,25 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
       l.opening = null
     })
     return l.opening
+  }
+
+  const sendBatch = ({ doc, from, updates }: Batch): void => {
+    const targets = mesh.connectedMembers().filter((p) => p !== from && links.get(p)?.out != null)
+    if (targets.length === 0) return
+    const box = sealed(doc, updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
+    if (box === null) return
+    for (const peerId of targets) {
+      const l = link(peerId)
+      l.sent.set(doc, (l.sent.get(doc) ?? 0) + 1)
+      void send(peerId, { type: 'update', doc, sealed: box })
+    }
+  }
+
+  const flush = (): void => {
+    flushTimer = null
+    const batches = [...outbox.values()]
+    outbox.clear()
+    for (const batch of batches) sendBatch(batch)
   }
 
   const scheduleAck = (peerId: string, l: PeerLink): void => {
@@ -220,22 +249,30 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
           for (const peerId of mesh.connectedMembers()) sendStep1(peerId)
         }),
         documents.onUpdate(({ doc, update, from }) => {
-          const targets = mesh.connectedMembers().filter((p) => p !== from)
-          if (targets.length === 0) return
-          const box = sealed(doc, update)
-          if (box === null) return
-          for (const peerId of targets) {
-            const l = link(peerId)
-            if (l.out === null) continue
-            l.sent.set(doc, (l.sent.get(doc) ?? 0) + 1)
-            void send(peerId, { type: 'update', doc, sealed: box })
+          // Coalesce a burst: updates of one document from one origin, merged and sealed once
+          // per tick, so a thousand quick writes cost the peers one open, one apply, one commit.
+          const key = `${doc}|${from ?? ''}`
+          const queued = outbox.get(key)
+          if (queued === undefined) outbox.set(key, { doc, from, updates: [update], bytes: update.length })
+          else {
+            queued.updates.push(update)
+            queued.bytes += update.length
+            // Keep each sealed update well under what a peer opens (8 MiB).
+            if (queued.bytes >= MAX_BATCH_BYTES) {
+              outbox.delete(key)
+              sendBatch(queued)
+            }
           }
+          flushTimer ??= clock.setTimeout(flush, 0)
         }),
       )
       for (const peerId of mesh.connectedMembers()) void openOutbound(peerId)
     },
     stop() {
       running = false
+      flushTimer?.cancel()
+      flushTimer = null
+      outbox.clear()
       for (const off of unsubscribers.splice(0)) off()
       for (const l of links.values()) {
         l.ackTimer?.cancel()

@@ -342,7 +342,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       leaving = false
     },
     async handle(protocol, handler, handleOptions) {
-      await libp2p.handle(protocol, membersOnly(isMember, handler, refuseLog), { maxInboundStreams: handleOptions?.maxInboundStreams ?? 8 })
+      // force: a part that stops and starts again (the agent state after a join) re-registers.
+      await libp2p.handle(protocol, membersOnly(isMember, handler, refuseLog), { maxInboundStreams: handleOptions?.maxInboundStreams ?? 8, force: true })
     },
     async openStream(peerId, protocol, streamOptions) {
       if (!isMember(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)

@@ -1,28 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createJobsModel, type JobRun } from '../../crdt/jobs-model.js'
-
-function counterIds(prefix: string): () => string {
-  let n = 0
-  return () => `${prefix}${++n}`
-}
-
-function sync(a: Y.Doc, b: Y.Doc): void {
-  const fromA = Y.encodeStateAsUpdate(a)
-  const fromB = Y.encodeStateAsUpdate(b)
-  Y.applyUpdate(b, fromA)
-  Y.applyUpdate(a, fromB)
-}
-
-function codeAndField(fn: () => unknown): { code: unknown; field: unknown } {
-  try {
-    fn()
-  } catch (err) {
-    const e = err as { code?: unknown; field?: unknown }
-    return { code: e.code, field: e.field }
-  }
-  throw new Error('expected a throw')
-}
+import { codeAndField, counterIds, sync } from '../support/model-docs.js'
 
 const NOW = Date.UTC(2030, 0, 1)
 const daily = { name: 'daily-digest', cron: '0 9 * * *', prompt: 'Summarise yesterday', enabled: true, affinity: null }

@@ -1,29 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createMemoryModel, type MemoryChange } from '../../crdt/memory-model.js'
-
-function counterIds(prefix: string): () => string {
-  let n = 0
-  return () => `${prefix}${++n}`
-}
-
-/** Exchanges full state both ways, as two machines do on reconnect. */
-function sync(a: Y.Doc, b: Y.Doc): void {
-  const fromA = Y.encodeStateAsUpdate(a)
-  const fromB = Y.encodeStateAsUpdate(b)
-  Y.applyUpdate(b, fromA)
-  Y.applyUpdate(a, fromB)
-}
-
-function codeAndField(fn: () => unknown): { code: unknown; field: unknown } {
-  try {
-    fn()
-  } catch (err) {
-    const e = err as { code?: unknown; field?: unknown }
-    return { code: e.code, field: e.field }
-  }
-  throw new Error('expected a throw')
-}
+import { codeAndField, counterIds, sync } from '../support/model-docs.js'
 
 const author = '12D3KooWLaptop'
 

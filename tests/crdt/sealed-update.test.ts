@@ -13,6 +13,7 @@ import {
   type DocName,
 } from '../../crdt/sealed-update.js'
 import { generateMeshKey, sealWithMeshKey, type MeshKey } from '../../identity/index.js'
+import { mulberry32 } from '../support/seeded-random.js'
 
 const MESH = 'mesh-k7qm3x2a'
 const key = generateMeshKey(7)
@@ -210,14 +211,3 @@ function incrementalUpdate(): Uint8Array {
   return Y.encodeStateAsUpdate(doc, before)
 }
 
-/** Small seeded PRNG (mulberry32), so a failing fuzz case can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}

@@ -2,13 +2,7 @@ import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createSecretsModel } from '../../crdt/secrets-model.js'
-
-function sync(a: Y.Doc, b: Y.Doc): void {
-  const fromA = Y.encodeStateAsUpdate(a)
-  const fromB = Y.encodeStateAsUpdate(b)
-  Y.applyUpdate(b, fromA)
-  Y.applyUpdate(a, fromB)
-}
+import { sync } from '../support/model-docs.js'
 
 function caught(fn: () => unknown): Error & { code?: string; field?: string } {
   try {

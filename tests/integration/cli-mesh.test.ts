@@ -30,7 +30,7 @@ interface Peer {
 }
 
 describe('instar mesh', () => {
-  it('pairs two machines, lists them on both, refuses a replay, and removes one', async () => {
+  it('pairs two machines, lists them on both, refuses a replay, and removes one', { timeout: 180_000 }, async () => {
     const a = await home('alpha', 'kira')
     const b = await home('beta')
     const c = await home('gamma')
@@ -57,7 +57,7 @@ describe('instar mesh', () => {
           const list = lastJson<{ peers: Peer[] }>(peers.stdout).peers
           return list.length === 2 && list.every((p) => p.connected)
         },
-        { timeoutMs: 20_000, what: `both peers connected as seen from ${dir}` },
+        { timeoutMs: 40_000, what: `both peers connected as seen from ${dir}` },
       )
     }
     const status = await runInstar(['mesh', 'status', '--home', b, '--json'])
@@ -74,11 +74,11 @@ describe('instar mesh', () => {
         const peers = lastJson<{ peers: Peer[] }>((await runInstar(['mesh', 'peers', '--home', a, '--json'])).stdout).peers
         return peers.length === 1
       },
-      { timeoutMs: 10_000, what: 'beta gone from alpha' },
+      { timeoutMs: 30_000, what: 'beta gone from alpha' },
     )
     await waitFor(
       async () => lastJson<{ removed: boolean }>((await runInstar(['mesh', 'status', '--home', b, '--json'])).stdout).removed,
-      { timeoutMs: 10_000, what: 'beta to learn of its removal' },
+      { timeoutMs: 30_000, what: 'beta to learn of its removal' },
     )
   })
 

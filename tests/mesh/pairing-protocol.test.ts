@@ -15,6 +15,7 @@ import {
   pairingTranscript,
 } from '../../mesh/pairing-protocol.js'
 import type { PairingMessage, Welcome } from '../../mesh/pairing-protocol.js'
+import { mulberry32 } from '../support/seeded-random.js'
 
 const inviter = keyPairFromSeed(new Uint8Array(32).fill(1))
 const joiner = keyPairFromSeed(new Uint8Array(32).fill(2))
@@ -390,14 +391,3 @@ describe('welcome', () => {
   })
 })
 
-/** Small seeded PRNG (mulberry32), so a failing fuzz case can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}

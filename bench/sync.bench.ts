@@ -1,0 +1,183 @@
+/**
+ * Shared state on real loopback nodes and real SQLite files (in-process):
+ * propagation latency of one memory write to two peers, catch-up of an offline node,
+ * sustained updates per second between two nodes, search latency and load time over
+ * 100,000 entries, and database size per 10,000 entries.
+ */
+import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAgentState, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
+import { generateMeshKey, generateSeed } from '../identity/index.js'
+import { createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh } from '../mesh/index.js'
+import { percentile, report } from './report.js'
+
+const clock = createSystemClock()
+const dir = mkdtempSync(join(tmpdir(), 'instar-bench-sync-'))
+const WRITES = Number(process.env.BENCH_SYNC_WRITES ?? 1000)
+const CATCHUP = Number(process.env.BENCH_SYNC_CATCHUP ?? 10_000)
+const SUSTAINED = Number(process.env.BENCH_SYNC_SUSTAINED ?? 20_000)
+const SEARCH_ENTRIES = Number(process.env.BENCH_SEARCH_ENTRIES ?? 100_000)
+
+interface Node {
+  mesh: Mesh
+  seed: Uint8Array
+  name: string
+  updates: Uint8Array[]
+  joined: JoinedMembership | null
+  db: StateDb | null
+  state: AgentState | null
+  dbPath: string
+}
+
+async function startMesh(n: Node): Promise<void> {
+  n.mesh = await createMesh(
+    {
+      clock,
+      logger: silentLogger,
+      machineSeed: n.seed,
+      machineName: n.name,
+      rosterStore: { load: () => [...n.updates], append: (u) => void n.updates.push(u) },
+      membership: n.joined,
+      persistJoin: (j) => {
+        n.joined = j
+      },
+      persistMeshKeys: (k) => {
+        if (n.joined !== null) n.joined = { ...n.joined, meshKeys: k }
+      },
+    },
+    { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  )
+  await n.mesh.start()
+}
+
+async function startState(n: Node): Promise<void> {
+  n.db = openStateDb(n.dbPath, 0)
+  n.state = createAgentState({ mesh: n.mesh, state: n.db, clock, logger: silentLogger })
+  await n.state.start()
+}
+
+function stopState(n: Node): void {
+  n.state?.stop()
+  n.db?.close()
+  n.state = null
+  n.db = null
+}
+
+async function node(name: string, founder: boolean): Promise<Node> {
+  const n: Node = {
+    mesh: undefined as unknown as Mesh,
+    seed: generateSeed(),
+    name,
+    updates: [],
+    joined: founder ? { agentName: 'bench', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null,
+    db: null,
+    state: null,
+    dbPath: join(dir, `${name}.db`),
+  }
+  await startMesh(n)
+  return n
+}
+
+async function until(condition: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = clock.now() + timeoutMs
+  while (!condition()) {
+    if (clock.now() > deadline) throw new Error('timed out')
+    await clock.sleep(1)
+  }
+}
+
+const connected = (a: Mesh, b: Mesh): boolean => a.peers().some((p) => p.peerId === b.peerId && p.connected)
+const must = <T>(v: T | null): T => {
+  if (v === null) throw new Error('missing')
+  return v
+}
+
+try {
+  const a = await node('a', true)
+  const b = await node('b', false)
+  const c = await node('c', false)
+  await b.mesh.join(a.mesh.invite(900_000).token)
+  await c.mesh.join(a.mesh.invite(900_000).token)
+  await until(() => connected(a.mesh, b.mesh) && connected(a.mesh, c.mesh) && connected(b.mesh, c.mesh))
+  for (const n of [a, b, c]) await startState(n)
+  const sa = must(a.state)
+  const sb = must(b.state)
+  const sc = must(c.state)
+
+  // Propagation: one write on a, until both b and c have applied it.
+  const latencies: number[] = []
+  for (let i = 0; i < WRITES; i++) {
+    const t0 = performance.now()
+    const id = sa.memory.add({ text: `propagation ${i}`, topic: 'bench', author: a.mesh.peerId }, i)
+    await new Promise<void>((resolve) => {
+      const check = (): boolean => sb.memory.get(id) !== undefined && sc.memory.get(id) !== undefined
+      if (check()) return resolve()
+      const offs = [sb, sc].map((s) => s.documents.onUpdate(() => {
+        if (check()) {
+          for (const off of offs) off()
+          resolve()
+        }
+      }))
+    })
+    latencies.push(performance.now() - t0)
+  }
+  report('sync', 'propagation_to_two_peers_p50', percentile(latencies, 50), 'ms')
+  report('sync', 'propagation_to_two_peers_p99', percentile(latencies, 99), 'ms')
+
+  // Sustained: a burst of single-entry writes on a, until b has them all.
+  const before = sb.memory.size()
+  const t1 = performance.now()
+  for (let i = 0; i < SUSTAINED; i++) sa.memory.add({ text: `sustained ${i}`, topic: 'burst', author: a.mesh.peerId }, i)
+  await until(() => sb.memory.size() >= before + SUSTAINED)
+  report('sync', 'sustained_updates_per_second', SUSTAINED / ((performance.now() - t1) / 1000), 'updates/s')
+
+  // Catch-up: c goes offline, a writes, c comes back.
+  stopState(c)
+  await c.mesh.stop()
+  const target = sa.memory.size() + CATCHUP
+  for (let i = 0; i < CATCHUP; i++) sa.memory.add({ text: `catch-up entry ${i}`, topic: 'offline', author: a.mesh.peerId }, i)
+  const t2 = performance.now()
+  await startMesh(c)
+  await startState(c)
+  await until(() => (c.state?.memory.size() ?? 0) >= target)
+  report('sync', `catch_up_${CATCHUP}_entries`, performance.now() - t2, 'ms')
+
+  for (const n of [a, b, c]) {
+    stopState(n)
+    await n.mesh.stop()
+  }
+
+  // Size, search and load over a large store (one machine, no network needed).
+  const solo = await node('solo', true)
+  await startState(solo)
+  const s = must(solo.state)
+  const words = ['garden', 'tea', 'coffee', 'meeting', 'friday', 'ada', 'project', 'invoice', 'travel', 'music', 'river', 'lamp']
+  let sizeAt10k = 0
+  for (let i = 0; i < SEARCH_ENTRIES; i++) {
+    const text = `note ${i} about ${words[i % words.length]} and ${words[(i * 7) % words.length]} number ${i * 31}`
+    s.memory.add({ text, topic: `topic-${i % 50}`, author: solo.mesh.peerId }, i)
+    if (i + 1 === 10_000) {
+      solo.db?.db.pragma('wal_checkpoint(TRUNCATE)')
+      sizeAt10k = statSync(solo.dbPath).size + (existsSync(`${solo.dbPath}-wal`) ? statSync(`${solo.dbPath}-wal`).size : 0)
+    }
+  }
+  report('sync', 'db_bytes_per_10000_entries', sizeAt10k / 1024 / 1024, 'MB')
+  const searchTimes: number[] = []
+  for (let i = 0; i < 500; i++) {
+    const q = `${words[i % words.length]} ${words[(i * 5 + 3) % words.length]}`
+    const t = performance.now()
+    s.memoryIndex.search(q, { limit: 10 })
+    searchTimes.push(performance.now() - t)
+  }
+  report('sync', `search_p50_over_${SEARCH_ENTRIES}`, percentile(searchTimes, 50), 'ms')
+  report('sync', `search_p99_over_${SEARCH_ENTRIES}`, percentile(searchTimes, 99), 'ms')
+  stopState(solo)
+  const t3 = performance.now()
+  await startState(solo)
+  report('sync', `state_load_with_${SEARCH_ENTRIES}_entries`, performance.now() - t3, 'ms')
+  stopState(solo)
+  await solo.mesh.stop()
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
