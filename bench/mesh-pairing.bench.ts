@@ -4,7 +4,7 @@
  * - reconnect_after_restart: from a member's restart (start() called) to both sides connected again
  */
 import { generateMeshKey, generateSeed, type MeshKey } from '../identity/index.js'
-import { createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type RosterStore } from '../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type RosterStore } from '../mesh/index.js'
 import { percentile, report } from './report.js'
 
 const clock = createSystemClock()
@@ -36,6 +36,7 @@ async function node(name: string, membership: JoinedMembership | null, seed = ge
       persistMeshKeys: (k) => {
         n.keys = k
       },
+      termStore: createMemoryTermStore(),
     },
     { listen: ['/ip4/127.0.0.1/tcp/0'] },
   )

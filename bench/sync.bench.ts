@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAgentState, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
 import { generateMeshKey, generateSeed } from '../identity/index.js'
-import { createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh } from '../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh } from '../mesh/index.js'
 import { percentile, report } from './report.js'
 
 const clock = createSystemClock()
@@ -45,6 +45,7 @@ async function startMesh(n: Node): Promise<void> {
       persistMeshKeys: (k) => {
         if (n.joined !== null) n.joined = { ...n.joined, meshKeys: k }
       },
+      termStore: createMemoryTermStore(),
     },
     { listen: ['/ip4/127.0.0.1/tcp/0'] },
   )

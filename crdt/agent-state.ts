@@ -53,7 +53,9 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
       },
       keyFor,
     },
-    options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter },
+    // The store's own compaction at load merges updates with Y.mergeUpdates, which is slow for
+    // long logs; the documents compact from the loaded Y.Doc instead (createDocuments).
+    { compactAfter: Number.MAX_SAFE_INTEGER },
   )
   const documents = createDocuments({ store, logger: deps.logger }, options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter })
   const memory = createMemoryModel(documents.doc('memory'))

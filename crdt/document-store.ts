@@ -191,7 +191,7 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
       // The snapshot is authenticated and may be far larger than a peer's update: no size cap.
       const open = (seq: number, sealed: Uint8Array): void => {
         try {
-          updates.push(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY }).update)
+          updates.push(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, ownLog: true }).update)
         } catch (err) {
           refused.push(describeRefusal(seq, err))
         }

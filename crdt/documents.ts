@@ -47,10 +47,24 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
       deps.logger.warn({ code: row.code, reason: row.reason, doc: name, seq: row.seq }, 'stored update refused at load')
     }
     refused += loaded.refused.length
-    for (const update of loaded.updates) Y.applyUpdate(doc, update, LOADING)
-    let pending = deps.store.pending(name)
     let logBytes = 0
+    // One transaction for the whole log: Yjs's per-transaction clean-up is the costly part.
+    doc.transact(() => {
+      for (const update of loaded.updates) {
+        Y.applyUpdate(doc, update, LOADING)
+        logBytes += update.length
+      }
+    }, LOADING)
+    let pending = deps.store.pending(name)
     let snapshotBytes = 0
+    if (pending >= compactAfter && loaded.refused.length === 0) {
+      // A long log from the last run: fold it into one snapshot of the loaded document.
+      const state = Y.encodeStateAsUpdate(doc)
+      deps.store.compact(name, state, deps.store.lastSeq(name))
+      pending = 0
+      logBytes = 0
+      snapshotBytes = state.length
+    }
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === LOADING) return
       // Synchronous: the SQLite transaction commits before the writer's call returns.

@@ -32,3 +32,4 @@ export {
   SyncFrameMalformedError,
   SyncUpdateRejectedError,
 } from './errors.js'
+export { createSqliteTermStore } from './term-store.js'

@@ -7,6 +7,9 @@ import type { Connection, PeerId, PeerInfo, Stream, StreamHandler } from '@libp2
 import { fromHex, generateMeshKey, keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
 import type { Clock } from './clock.js'
 import { MeshError } from './errors.js'
+import { createElection, type ElectionOptions, type LeaderInfo, type TermStore, type Voter } from './election.js'
+import { ELECTION_PROTOCOL } from './election-protocol.js'
+import { createElectionTransport } from './election-transport.js'
 import { createConnectionGater, type GaterPolicy } from './gater.js'
 import { createMeshHost, type MeshHost } from './host.js'
 import type { Invitation } from './invitation.js'
@@ -39,6 +42,10 @@ export interface MeshDeps {
   persistJoin(joined: JoinedMembership): void
   /** Persists mesh key epochs learned from the roster (after a removal). */
   persistMeshKeys(keys: MeshKey[]): void
+  /** Where this node keeps its election term and vote (durable before it answers). */
+  termStore: TermStore
+  /** Randomness for election timeouts. */
+  random?: () => number
 }
 
 export interface MeshOptions {
@@ -50,6 +57,9 @@ export interface MeshOptions {
   rosterPushDelayMs?: number
   reconnect?: ReconnectOptions
   pairing?: InviterOptions
+  /** This machine's leadership priority: a reachable machine of higher priority leads. */
+  priority?: number
+  election?: ElectionOptions
 }
 
 export interface MeshStatus {
@@ -93,6 +103,15 @@ export interface Mesh {
   /** The mesh key epochs this machine holds, oldest first. */
   meshKeys(): MeshKey[]
   on(event: 'keys:change', fn: (e: { keys: MeshKey[] }) => void): () => void
+  /** Who leads, in which term, in which mode. */
+  leader(): LeaderInfo
+  /** Throws LEASE_TERM_STALE unless this node leads in `term` with an unexpired lease. */
+  fence(term: number): void
+  /** Subscribes to acquiring leadership (with an AbortSignal that fires on loss) and to losing it. */
+  onLease(event: 'lease:acquired', fn: (e: { term: number; signal: AbortSignal }) => void): () => void
+  onLease(event: 'lease:lost', fn: (e: { term: number; reason: string }) => void): () => void
+  /** If this node leads, hands leadership to the best reachable member at once. */
+  handOff(): Promise<void>
 }
 
 export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<Mesh> {
@@ -161,6 +180,38 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     options.reconnect,
   )
 
+  const priorities = new Map<string, number>()
+  const ownPriority = options.priority ?? 0
+  const voters = (): Voter[] => {
+    if (state === null || state.roster.wasRemoved(selfPeerId)) return [{ peerId: selfPeerId, priority: ownPriority, canLead: false }]
+    return state.roster.members().map((m) => ({
+      peerId: m.peerId,
+      priority: m.peerId === selfPeerId ? ownPriority : (priorities.get(m.peerId) ?? 0),
+      canLead: true,
+    }))
+  }
+  // Before it is a member a machine must never lead: its only voter cannot lead.
+  const election = createElection(
+    {
+      clock,
+      random: deps.random ?? Math.random,
+      self: selfPeerId,
+      logger,
+      voters,
+      send: (to, message) => transport.send(to, message),
+      store: deps.termStore,
+    },
+    options.election,
+  )
+  const transport = createElectionTransport({
+    logger,
+    openStream: (peerId, protocol, streamOptions) => openMemberStream(peerId, protocol, streamOptions),
+    deliver: (from, message) => {
+      if (message.type === 'request-vote' || message.type === 'heartbeat-reply') priorities.set(from, message.priority)
+      election.receive(from, message)
+    },
+  })
+
   const connectedMembers = (): string[] =>
     [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && isMember(p))
 
@@ -216,6 +267,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   }
   const onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
     const peerId = event.detail.toString()
+    transport.drop(peerId)
     health.seen(peerId)
     emit('member:disconnect', { peerId })
   }
@@ -240,6 +292,13 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     if (addresses.length > 0 && addresses.join('\n') !== current.join('\n')) state.roster.publishAddresses(deps.machineSeed, addresses, clock.now())
   }
 
+  const openMemberStream = async (peerId: string, protocol: string, streamOptions?: { signal?: AbortSignal }) => {
+    if (!isMember(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
+    const connection = libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+    if (connection === undefined) throw new MeshError('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
+    return connection.newStream(protocol, streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal })
+  }
+
   const refuseLog = (peerId: string, protocol: string): void => {
     // A joiner's identify and ping reach us before it is a member; that is expected, not a warning.
     const level = protocol === ROSTER_SYNC_PROTOCOL ? 'warn' : 'debug'
@@ -257,11 +316,15 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       libp2p.addEventListener('connection:open', onConnectionOpen)
       libp2p.addEventListener('peer:discovery', onDiscovery)
       libp2p.addEventListener('peer:disconnect', onPeerDisconnect)
+      await libp2p.handle(ELECTION_PROTOCOL, membersOnly(isMember, (st, c) => transport.handle(st, c), refuseLog), { maxInboundStreams: 4 })
       publishOwnAddresses()
       health.start()
       reconnector.start()
+      election.start()
     },
     async stop() {
+      election.stop()
+      transport.close()
       reconnector.stop()
       health.stop()
       pushTimer?.cancel()
@@ -345,12 +408,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       // force: a part that stops and starts again (the agent state after a join) re-registers.
       await libp2p.handle(protocol, membersOnly(isMember, handler, refuseLog), { maxInboundStreams: handleOptions?.maxInboundStreams ?? 8, force: true })
     },
-    async openStream(peerId, protocol, streamOptions) {
-      if (!isMember(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
-      const connection = libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
-      if (connection === undefined) throw new MeshError('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
-      return connection.newStream(protocol, streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal })
-    },
+    openStream: openMemberStream,
     connectedMembers,
     on(event: 'member:connect' | 'member:disconnect' | 'keys:change', fn: (e: never) => void) {
       const set = listeners[event] as Set<(e: never) => void>
@@ -358,5 +416,11 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       return () => void set.delete(fn)
     },
     meshKeys: () => [...(state?.keys ?? [])],
+    leader: () => election.info(),
+    fence: (term) => election.fence(term),
+    onLease(event: 'lease:acquired' | 'lease:lost', fn: (e: never) => void) {
+      return election.on(event, fn as never)
+    },
+    handOff: () => election.handOff(),
   }
 }

@@ -17,13 +17,27 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: M
     const status = mesh.status()
     const peers = mesh.peers()
     const sync = deps.syncStatus()
+    const leader = mesh.leader()
     return {
       ...status,
+      leader: { peerId: leader.leader, term: leader.term, mode: leader.mode },
       peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, connected: p.connected, self: p.self, sync: sync[p.peerId] ?? null })),
     }
   })
 
   fastify.get('/mesh/peers', async () => ({ peers: mesh.peers() }))
+
+  fastify.get('/mesh/leader', async () => {
+    const info = mesh.leader()
+    return {
+      leader: info.leader,
+      term: info.term,
+      leaseExpiresAt: info.leaseExpiresAt === null ? null : new Date(info.leaseExpiresAt).toISOString(),
+      mode: info.mode,
+      self: info.self,
+      role: info.role,
+    }
+  })
 
   fastify.post(
     '/mesh/invitations',

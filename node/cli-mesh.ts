@@ -18,6 +18,21 @@ interface PeerJson {
   rttMs: number | null
 }
 
+function describeMode(mode: string): string {
+  switch (mode) {
+    case 'quorum':
+      return 'quorum (a majority of the machines elects the leader)'
+    case 'witness':
+      return 'witness (two machines and a witness that votes but never leads)'
+    case 'preferred-primary':
+      return 'preferred-primary (two machines, no witness: the survivor takes over after a timeout; a network split can give two leaders for a while)'
+    case 'solo':
+      return 'solo (one machine leads alone)'
+    default:
+      return mode
+  }
+}
+
 function describeSync(sync: Record<string, { inSync: boolean; behind: number }> | null): string {
   if (sync === null) return ''
   const lagging = Object.entries(sync).filter(([, s]) => !s.inSync)
@@ -112,7 +127,8 @@ export function registerMesh(program: Command): void {
       connected: number
       pendingInvitations: number
       meshKeyEpoch: number
-      peers: Array<{ name: string; connected: boolean; self: boolean; sync: Record<string, { inSync: boolean; behind: number }> | null }>
+      leader: { peerId: string | null; term: number; mode: string }
+      peers: Array<{ name: string; peerId: string; connected: boolean; self: boolean; sync: Record<string, { inSync: boolean; behind: number }> | null }>
     }>('/mesh/status')
     out.result(s, () => {
       if (s.agent === null) return 'not in a mesh yet: join one with "instar mesh pair <invitation>"'
@@ -122,11 +138,28 @@ export function registerMesh(program: Command): void {
         `mesh         ${s.meshId ?? ''}`,
         `members      ${s.members} (${s.connected} connected to this machine)`,
         ...s.peers.map((p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}${describeSync(p.sync)}`),
+        `leader       ${s.peers.find((p) => p.peerId === s.leader.peerId)?.name ?? 'none'} (term ${s.leader.term}, ${s.leader.mode})`,
         `invitations  ${s.pendingInvitations} open`,
         `mesh key     epoch ${s.meshKeyEpoch}`,
       ].join('\n')
     })
   })
+
+  addCommonOptions(mesh.command('leader').description('which machine leads (owns the channels and the job clock), in which term and mode')).action(
+    async (flags: CommonOptions) => {
+      const out = createOutput(flags.json === true)
+      const info = await api(flags).get<{ leader: string | null; term: number; leaseExpiresAt: string | null; mode: string; self: string; role: string }>('/mesh/leader')
+      const { leader, term, leaseExpiresAt, mode, self } = info
+      out.result({ leader, term, leaseExpiresAt, mode, self }, () =>
+        [
+          `leader       ${leader === null ? 'none (an election is under way, or no majority is reachable)' : `${leader}${leader === self ? ' (this machine)' : ''}`}`,
+          `term         ${term}`,
+          `mode         ${describeMode(mode)}`,
+          ...(leaseExpiresAt === null ? [] : [`lease until  ${leaseExpiresAt}`]),
+        ].join('\n'),
+      )
+    },
+  )
 
   addCommonOptions(
     mesh.command('remove <member>').description('remove a machine (by peer id, fingerprint or name) and rotate the mesh key'),

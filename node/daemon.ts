@@ -4,11 +4,13 @@
  * down again in reverse order on stop.
  */
 import { fingerprint, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
-import { createAgentState, createSqliteRosterStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
+import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
 import { createMesh, type Clock, type Mesh } from '../mesh/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { NodeError } from './errors.js'
+import { startLeaseJournal } from './lease-journal.js'
+import { join } from 'node:path'
 import { writeConfig } from './config.js'
 import { createApiServer, type ApiServer, type NodeStatus } from './api-server.js'
 import { loadHome } from './home.js'
@@ -82,6 +84,8 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   const stop = (reason = 'stop requested'): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'node stopping')
+      // Graceful: a leader hands over at once instead of making the others wait a timeout.
+      await mesh.handOff().catch((err: unknown) => logger.warn({ code: (err as { code?: string }).code ?? 'ELECTION_HANDOFF_FAILED' }, 'leadership hand-off failed'))
       await rollback()
       logger.info({}, 'node stopped')
       resolveStopped()
@@ -134,13 +138,17 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         persistMeshKeys(keys) {
           saveMeshKeys(home.paths.meshKeys, keys, { overwrite: true })
         },
+        termStore: createSqliteTermStore(state),
       },
       {
         listen: options.listen ?? home.config.listen,
         agentVersion: `instar/${VERSION}`,
         mdns: home.config.mdns,
+        priority: home.config.machine.priority,
       },
     )
+    const stopJournal = startLeaseJournal({ mesh, clock, path: join(home.paths.logsDir, 'lease.log') })
+    undo.push(() => stopJournal())
     await mesh.start()
     undo.push(() => mesh.stop())
     await startAgentState()

@@ -1,7 +1,7 @@
 /** Real in-process mesh nodes on loopback for integration tests, stopped when the test ends. */
 import { onTestFinished } from 'vitest'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import { createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type RosterStore } from '../../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type RosterStore, type TermStore } from '../../mesh/index.js'
 
 export interface TestNode {
   mesh: Mesh
@@ -23,11 +23,14 @@ interface NodeSpec {
   membership?: JoinedMembership | null
   store?: RosterStore & { updates: Uint8Array[] }
   port?: number
+  termStore?: TermStore
+  priority?: number
 }
 
 export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
   const seed = spec.seed ?? generateSeed()
   const store = spec.store ?? memoryStore()
+  const termStore = spec.termStore ?? createMemoryTermStore()
   const membership: JoinedMembership | null =
     spec.membership !== undefined ? spec.membership : spec.founder === true ? { agentName: 'kira', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null
   const persisted: TestNode['persisted'] = { joined: membership, meshKeys: membership?.meshKeys ?? [] }
@@ -46,12 +49,14 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
       persistMeshKeys: (keys) => {
         persisted.meshKeys = keys
       },
+      termStore,
     },
     {
       listen: [`/ip4/127.0.0.1/tcp/${spec.port ?? 0}`],
       pingIntervalMs: 500,
       reconnect: { intervalMs: 200, initialBackoffMs: 200, maxBackoffMs: 1000 },
       pairing: { maxAttemptsPerPeer: 5, attemptWindowMs: 60_000 },
+      priority: spec.priority ?? 0,
     },
   )
   let stopped = false
@@ -71,7 +76,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
     async restart() {
       await stop()
       const joined = persisted.joined === null ? null : { ...persisted.joined, meshKeys: persisted.meshKeys }
-      return startTestNode({ name: spec.name, seed, store, membership: joined })
+      return startTestNode({ name: spec.name, seed, store, membership: joined, termStore, ...(spec.priority === undefined ? {} : { priority: spec.priority }) })
     },
   }
   return node

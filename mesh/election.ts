@@ -1,0 +1,510 @@
+/**
+ * Leader election: Raft's election without its log (state travels by CRDT), as a pure state
+ * machine. It owns no socket: `deps.send` carries messages out, `receive` brings them in, and
+ * every timer runs on `deps.clock`, so tests drive it with a manual clock and a simulated net.
+ *
+ * Safety argument (quorum and witness modes), the invariants the code below keeps:
+ *
+ *  I1 One leader per term. A node votes at most once per term (votedFor), and persists the
+ *     vote before it answers; a candidate needs a majority of the current voters; two
+ *     majorities intersect. Terms only grow on each node, across restarts (TermStore).
+ *  I2 Lease. A leader dates each heartbeat round by when it was SENT (t, its clock). Once a
+ *     majority (itself included) acknowledged round r, lease = max(lease, t + minTimeout -
+ *     maxDrift). It steps down (lease:lost) at the first moment now >= lease without renewal;
+ *     fence() refuses when now >= lease even if that timer has not run yet (paused process).
+ *  I3 Stickiness. A voter that accepted a heartbeat at time h (its clock, h >= t) refuses every
+ *     vote, and does not even adopt the candidate's term, until h + minTimeout. A node that
+ *     (re)starts does the same from its boot (it may have acked a round just before dying and
+ *     forgotten it). A leader refuses every vote while it leads. The only exception is a vote
+ *     with `transfer: true`, which a node sends only on the election a TIMEOUT_NOW started,
+ *     and a leader sends TIMEOUT_NOW only after it has stepped down (lease:lost fired).
+ *  I4 Election timeouts are drawn from [minTimeout, maxTimeout) and restart on every accepted
+ *     heartbeat and every granted vote, and at boot, so a node's vote for itself also
+ *     respects I3.
+ *  Hence: a new leader needs a vote from some voter of the majority that acked the old
+ *  leader's last renewing round; that voter grants no earlier than h + minTimeout >= t +
+ *  minTimeout, which is (with clock drift <= maxDrift) no earlier than the old lease's end.
+ *  A transfer vote is safe because the only lease it could override was already given up,
+ *  and its term (old term + 1) is refused by every voter that has since followed anyone newer.
+ *
+ * Modes: solo (one voter) leads at once. preferred-primary (exactly two machines, no witness)
+ * counts a majority as 1 of 2 so the survivor of a failure takes over after its election
+ * timeout; that also means a PARTITION GIVES TWO LEADERS, each with a self-granted lease, and
+ * fencing cannot prevent it: the channels side must tolerate it (platform ids dedupe inbound
+ * updates; the outbox is keyed so a reply is sent once per id). info().mode says so.
+ *
+ * A node that comes back with a term higher than the leader's (it stood for election alone
+ * while partitioned) makes the leader step down once, as in Raft without PreVote.
+ */
+import type { Clock, TimerHandle } from './clock.js'
+import type { MeshLogger } from './logger.js'
+import type { ElectionMessage } from './election-protocol.js'
+import { LeaseTermStaleError } from './election-errors.js'
+
+export type { ElectionMessage } from './election-protocol.js'
+
+export type ElectionMode = 'solo' | 'quorum' | 'witness' | 'preferred-primary'
+export type ElectionRole = 'follower' | 'candidate' | 'leader'
+
+export interface Voter {
+  peerId: string
+  priority: number
+  /** A witness votes but never leads. */
+  canLead: boolean
+}
+
+/** Where a node keeps its term and vote; `save` must be durable before it returns. */
+export interface TermStore {
+  load(): { term: number; votedFor: string | null }
+  save(state: { term: number; votedFor: string | null }): void
+}
+
+export interface ElectionDeps {
+  clock: Clock
+  random: () => number
+  self: string
+  logger: MeshLogger
+  /** The roster's current voters, this node included (and a witness if one is configured). */
+  voters(): Voter[]
+  /** Fire-and-forget; a message may be dropped. */
+  send(to: string, message: ElectionMessage): void
+  store: TermStore
+}
+
+export interface ElectionOptions {
+  heartbeatMs?: number
+  electionTimeoutMinMs?: number
+  electionTimeoutMaxMs?: number
+  /** The most two members' clocks may disagree in rate over one lease; the lease is shortened by it. */
+  maxClockDriftMs?: number
+  /** Consecutive acknowledged rounds before a leader hands back to a higher-priority voter. */
+  handbackAfterRounds?: number
+}
+
+export interface LeaderInfo {
+  leader: string | null
+  term: number
+  /** Only known on the leader. */
+  leaseExpiresAt: number | null
+  mode: ElectionMode
+  self: string
+  role: ElectionRole
+}
+
+export interface ElectionEvents {
+  'lease:acquired': { term: number; signal: AbortSignal }
+  'lease:lost': { term: number; reason: string }
+}
+
+export interface Election {
+  start(): void
+  stop(): void
+  receive(from: string, message: ElectionMessage): void
+  info(): LeaderInfo
+  /** Throws LeaseTermStaleError unless this node leads in exactly `term` with an unexpired lease. */
+  fence(term: number): void
+  /** If leader: hand leadership to the best reachable voter at once and step down; resolves when done or after one heartbeat. */
+  handOff(): Promise<void>
+  on<E extends keyof ElectionEvents>(event: E, fn: (e: ElectionEvents[E]) => void): () => void
+}
+
+export function electionMode(voters: Voter[]): ElectionMode {
+  if (voters.length <= 1) return 'solo'
+  const witnesses = voters.filter((v) => !v.canLead).length
+  if (witnesses > 0 && voters.length <= 3) return 'witness'
+  if (voters.length >= 3) return 'quorum'
+  return 'preferred-primary'
+}
+
+/** Votes (or acks) a node needs, itself included. */
+export function majorityOf(voters: Voter[]): number {
+  return electionMode(voters) === 'preferred-primary' ? 1 : Math.floor(voters.length / 2) + 1
+}
+
+const MAX_WIRE_PRIORITY = 0xffff
+
+interface Round {
+  sentAt: number
+  acks: Set<string>
+}
+
+interface PeerProgress {
+  priority: number
+  lastAckRound: number
+  lastAckSentAt: number
+  lastAckAt: number
+  streak: number
+}
+
+export function createElection(deps: ElectionDeps, options: ElectionOptions = {}): Election {
+  const { clock, logger, self } = deps
+  const heartbeatMs = options.heartbeatMs ?? 200
+  const minMs = options.electionTimeoutMinMs ?? 1000
+  const maxMs = options.electionTimeoutMaxMs ?? 2000
+  const driftMs = options.maxClockDriftMs ?? 100
+  const handbackAfterRounds = options.handbackAfterRounds ?? 5
+  const leaseMs = minMs - driftMs
+  if (!(driftMs >= 0 && leaseMs > heartbeatMs && heartbeatMs > 0 && maxMs > minMs)) {
+    throw new RangeError('election options need 0 < heartbeatMs < electionTimeoutMinMs - maxClockDriftMs and min < max')
+  }
+
+  let running = false
+  let { term, votedFor } = deps.store.load()
+  let role: ElectionRole = 'follower'
+  let leader: string | null = null
+  /** When this node last accepted a heartbeat, or booted (I3). */
+  let stickyUntil = -Infinity
+  let electionTimer: TimerHandle | null = null
+  let votes = new Set<string>()
+  // Leader state, reset on every election.
+  let heartbeatTimer: TimerHandle | null = null
+  let leaseTimer: TimerHandle | null = null
+  let round = 0
+  let rounds = new Map<number, Round>()
+  let peers = new Map<string, PeerProgress>()
+  let electedAt = 0
+  let lease: number | null = null
+  let held: AbortController | null = null
+  /** Pending handOff() calls, told the term of each heartbeat this node accepts. */
+  const handOffWaiters = new Set<(seenTerm: number) => void>()
+  const listeners = { 'lease:acquired': new Set<(e: never) => void>(), 'lease:lost': new Set<(e: never) => void>() }
+
+  const voters = (): Voter[] => deps.voters()
+  const voterOf = (peerId: string): Voter | undefined => voters().find((v) => v.peerId === peerId)
+  const ownPriority = (): number => wirePriority(voterOf(self)?.priority ?? 0)
+  const canStand = (): boolean => voterOf(self)?.canLead === true
+  const isMajority = (ids: Set<string>): boolean => {
+    const current = voters()
+    return current.filter((v) => ids.has(v.peerId)).length >= majorityOf(current)
+  }
+
+  function emit<E extends keyof ElectionEvents>(event: E, payload: ElectionEvents[E]): void {
+    for (const fn of [...listeners[event]]) {
+      try {
+        ;(fn as (e: ElectionEvents[E]) => void)(payload)
+      } catch (err) {
+        logger.error({ event, code: (err as { code?: unknown }).code, err }, 'election listener threw')
+      }
+    }
+  }
+
+  /** Durable before anything that depends on it is sent (I1). */
+  function persist(nextTerm: number, nextVote: string | null): void {
+    if (nextTerm < term) throw new RangeError(`term may not go back from ${term} to ${nextTerm}`)
+    deps.store.save({ term: nextTerm, votedFor: nextVote })
+    term = nextTerm
+    votedFor = nextVote
+  }
+
+  function armElectionTimer(): void {
+    electionTimer?.cancel()
+    electionTimer = null
+    if (!running || role === 'leader') return
+    const delay = minMs + Math.floor(deps.random() * (maxMs - minMs))
+    electionTimer = clock.setTimeout(onElectionTimeout, Math.min(maxMs - 1, Math.max(minMs, delay)))
+  }
+
+  function onElectionTimeout(): void {
+    electionTimer = null
+    if (!running || role === 'leader') return
+    if (canStand()) startElection(false)
+    else armElectionTimer()
+  }
+
+  function startElection(transfer: boolean): void {
+    persist(term + 1, self)
+    role = 'candidate'
+    leader = null
+    votes = new Set([self])
+    armElectionTimer()
+    logger.debug({ term, transfer }, 'standing for election')
+    if (isMajority(votes)) {
+      becomeLeader()
+      return
+    }
+    const request: ElectionMessage = { type: 'request-vote', term, priority: ownPriority(), transfer }
+    for (const v of voters()) if (v.peerId !== self) deps.send(v.peerId, request)
+  }
+
+  function becomeLeader(): void {
+    electionTimer?.cancel()
+    electionTimer = null
+    role = 'leader'
+    leader = self
+    electedAt = clock.now()
+    lease = null
+    held = null
+    rounds = new Map()
+    peers = new Map()
+    logger.info({ term, mode: electionMode(voters()) }, 'elected leader')
+    heartbeatTimer = clock.setInterval(sendRound, heartbeatMs)
+    armLeaseTimer()
+    sendRound()
+  }
+
+  /** The leader gives up when its lease (or, before the first one, its first chance of one) has passed. */
+  function armLeaseTimer(): void {
+    leaseTimer?.cancel()
+    const deadline = lease ?? electedAt + leaseMs
+    leaseTimer = clock.setTimeout(() => {
+      leaseTimer = null
+      if (role !== 'leader') return
+      if (clock.now() >= (lease ?? electedAt + leaseMs)) stepDown(lease === null ? 'no quorum' : 'lease expired')
+      else armLeaseTimer()
+    }, deadline - clock.now())
+  }
+
+  function sendRound(): void {
+    if (role !== 'leader') return
+    const now = clock.now()
+    const leaderTerm = term
+    round = (round + 1) >>> 0
+    const sent = { sentAt: now, acks: new Set([self]) }
+    for (const [r, old] of rounds) if (old.sentAt + leaseMs <= now) rounds.delete(r)
+    rounds.set(round, sent)
+    const heartbeat: ElectionMessage = { type: 'heartbeat', term, round }
+    for (const v of voters()) if (v.peerId !== self) deps.send(v.peerId, heartbeat)
+    if (role === 'leader' && term === leaderTerm && isMajority(sent.acks)) renew(sent.sentAt)
+  }
+
+  function renew(sentAt: number): void {
+    const until = sentAt + leaseMs
+    const now = clock.now()
+    if (until <= now || (lease !== null && until <= lease)) return
+    lease = until
+    armLeaseTimer()
+    if (held === null) {
+      held = new AbortController()
+      logger.info({ term, leaseExpiresAt: lease }, 'lease acquired')
+      emit('lease:acquired', { term, signal: held.signal })
+    }
+  }
+
+  /** Leaves leadership; lease:lost fires only if lease:acquired fired for this term. */
+  function stepDown(reason: string): void {
+    if (role !== 'leader') return
+    heartbeatTimer?.cancel()
+    leaseTimer?.cancel()
+    heartbeatTimer = null
+    leaseTimer = null
+    role = 'follower'
+    leader = null
+    lease = null
+    rounds = new Map()
+    const wasHeld = held
+    held = null
+    armElectionTimer()
+    logger.info({ term, reason }, 'stepped down')
+    if (wasHeld !== null) {
+      wasHeld.abort(new LeaseTermStaleError(term, term, reason))
+      emit('lease:lost', { term, reason })
+    }
+  }
+
+  /** Any message with a higher term: adopt it, as a follower (voting for `vote` in the same write). */
+  function adoptTerm(next: number, vote: string | null = null): void {
+    if (next <= term) return
+    stepDown('higher term')
+    persist(next, vote)
+    role = 'follower'
+    leader = null
+    if (electionTimer === null) armElectionTimer()
+  }
+
+  function onRequestVote(from: string, m: Extract<ElectionMessage, { type: 'request-vote' }>): void {
+    const refuse = (): void => deps.send(from, { type: 'vote', term, granted: false })
+    if (voterOf(from)?.canLead !== true || voterOf(self) === undefined || m.term < term) return refuse()
+    // I3: a live leader's followers (and the leader) neither vote nor adopt the term.
+    if (role === 'leader' || (!m.transfer && clock.now() < stickyUntil)) return refuse()
+    adoptTerm(m.term, from)
+    if (votedFor !== null && votedFor !== from) return refuse()
+    if (votedFor !== from) persist(term, from)
+    armElectionTimer()
+    logger.debug({ term, candidate: from, priority: m.priority, transfer: m.transfer }, 'vote granted')
+    deps.send(from, { type: 'vote', term, granted: true })
+  }
+
+  function onVote(from: string, m: Extract<ElectionMessage, { type: 'vote' }>): void {
+    if (m.term > term) return adoptTerm(m.term)
+    if (role !== 'candidate' || m.term !== term || !m.granted) return
+    votes.add(from)
+    if (isMajority(votes)) becomeLeader()
+  }
+
+  function onHeartbeat(from: string, m: Extract<ElectionMessage, { type: 'heartbeat' }>): void {
+    const reply = (ok: boolean): void =>
+      deps.send(from, { type: 'heartbeat-reply', term, round: m.round, ok, priority: ownPriority() })
+    if (m.term < term) return reply(false)
+    adoptTerm(m.term)
+    if (role === 'leader') {
+      // Two leaders in one term happen only in preferred-primary (each may elect itself):
+      // the higher priority, then the smaller peer id, keeps it.
+      if (!outranks(from, self)) return reply(false)
+      stepDown('superseded')
+    }
+    role = 'follower'
+    if (leader !== from) logger.info({ term, leader: from }, 'following leader')
+    leader = from
+    stickyUntil = clock.now() + minMs
+    armElectionTimer()
+    reply(true)
+    for (const waiter of [...handOffWaiters]) waiter(term)
+  }
+
+  function outranks(a: string, b: string): boolean {
+    const pa = voterOf(a)?.priority ?? 0
+    const pb = voterOf(b)?.priority ?? 0
+    return pa !== pb ? pa > pb : a < b
+  }
+
+  function onHeartbeatReply(from: string, m: Extract<ElectionMessage, { type: 'heartbeat-reply' }>): void {
+    if (m.term > term) return adoptTerm(m.term)
+    if (role !== 'leader' || m.term !== term || !m.ok) return
+    const sent = rounds.get(m.round)
+    if (sent === undefined) return
+    const now = clock.now()
+    const p = peers.get(from)
+    if (p === undefined) {
+      peers.set(from, { priority: m.priority, lastAckRound: m.round, lastAckSentAt: sent.sentAt, lastAckAt: now, streak: 1 })
+    } else if (sent.sentAt > p.lastAckSentAt) {
+      p.streak = m.round === ((p.lastAckRound + 1) >>> 0) ? p.streak + 1 : 1
+      Object.assign(p, { priority: m.priority, lastAckRound: m.round, lastAckSentAt: sent.sentAt, lastAckAt: now })
+    }
+    sent.acks.add(from)
+    if (isMajority(sent.acks)) renew(sent.sentAt)
+    if (role === 'leader') maybeHandBack()
+  }
+
+  /** A reachable, caught-up voter of strictly higher priority takes over (orderly handback). */
+  function maybeHandBack(): void {
+    const mine = ownPriority()
+    const target = rankPeers((p) => p.priority > mine && p.lastAckRound === round && p.streak >= handbackAfterRounds)[0]
+    if (target !== undefined) transferTo(target, 'handback')
+  }
+
+  /** Voters that can lead and pass `accept`, best first: priority, then most recent reply. */
+  function rankPeers(accept: (p: PeerProgress) => boolean): string[] {
+    return [...peers]
+      .filter(([id, p]) => id !== self && voterOf(id)?.canLead === true && accept(p))
+      .sort(([, a], [, b]) => b.priority - a.priority || b.lastAckAt - a.lastAckAt)
+      .map(([id]) => id)
+  }
+
+  /** Step down first (lease:lost fires), only then tell the target to stand (I3). */
+  function transferTo(target: string | undefined, reason: string): void {
+    const leaderTerm = term
+    stepDown(reason)
+    if (target === undefined) return
+    logger.info({ term: leaderTerm, target, reason }, 'handing leadership over')
+    deps.send(target, { type: 'timeout-now', term: leaderTerm })
+  }
+
+  function onTimeoutNow(m: Extract<ElectionMessage, { type: 'timeout-now' }>): void {
+    if (m.term < term) return
+    adoptTerm(m.term)
+    if (role !== 'leader' && canStand()) startElection(true)
+  }
+
+  const election: Election = {
+    start() {
+      if (running) return
+      running = true
+      ;({ term, votedFor } = deps.store.load())
+      role = 'follower'
+      leader = null
+      stickyUntil = clock.now() + minMs
+      if (electionMode(voters()) === 'solo' && canStand()) startElection(false)
+      else armElectionTimer()
+    },
+
+    stop() {
+      if (!running) return
+      stepDown('stopped')
+      running = false
+      electionTimer?.cancel()
+      electionTimer = null
+      role = 'follower'
+      leader = null
+      for (const waiter of [...handOffWaiters]) waiter(Infinity)
+    },
+
+    receive(from, message) {
+      if (!running || from === self) return
+      if (voterOf(from) === undefined) {
+        logger.debug({ from, type: message.type }, 'election message from a non-voter ignored')
+        return
+      }
+      switch (message.type) {
+        case 'request-vote':
+          return onRequestVote(from, message)
+        case 'vote':
+          return onVote(from, message)
+        case 'heartbeat':
+          return onHeartbeat(from, message)
+        case 'heartbeat-reply':
+          return onHeartbeatReply(from, message)
+        case 'timeout-now':
+          return onTimeoutNow(message)
+      }
+    },
+
+    info() {
+      return {
+        leader: role === 'leader' ? self : leader,
+        term,
+        leaseExpiresAt: role === 'leader' ? lease : null,
+        mode: electionMode(voters()),
+        self,
+        role,
+      }
+    },
+
+    fence(fencedTerm) {
+      const problem =
+        role !== 'leader'
+          ? `this node is a ${role}`
+          : fencedTerm !== term
+            ? `this node leads term ${term}`
+            : lease === null
+              ? 'the first lease is not acknowledged yet'
+              : clock.now() >= lease
+                ? `the lease expired at ${lease}`
+                : null
+      if (problem !== null) throw new LeaseTermStaleError(fencedTerm, term, problem)
+    },
+
+    handOff() {
+      if (role !== 'leader') return Promise.resolve()
+      const reachableSince = clock.now() - minMs
+      const target = rankPeers((p) => p.lastAckSentAt > reachableSince)[0]
+      const leaderTerm = term
+      return new Promise<void>((resolve) => {
+        let timer: TimerHandle | null = null
+        const waiter = (seenTerm: number): void => {
+          if (seenTerm <= leaderTerm) return
+          timer?.cancel()
+          handOffWaiters.delete(waiter)
+          resolve()
+        }
+        // Registered before the hand-off, in case the new leader's heartbeat comes back at once.
+        handOffWaiters.add(waiter)
+        transferTo(target, 'handoff')
+        if (target === undefined || !running) return waiter(Infinity)
+        timer = clock.setTimeout(() => waiter(Infinity), heartbeatMs)
+      })
+    },
+
+    on(event, fn) {
+      const set = listeners[event] as Set<typeof fn>
+      set.add(fn)
+      return () => {
+        set.delete(fn)
+      }
+    },
+  }
+  return election
+}
+
+function wirePriority(priority: number): number {
+  return Math.min(MAX_WIRE_PRIORITY, Math.max(0, Math.floor(priority)))
+}

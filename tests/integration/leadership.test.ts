@@ -1,0 +1,78 @@
+/** Leader election between real loopback nodes: one leader, failover, hand-off, fencing, modes. */
+import { describe, expect, it } from 'vitest'
+import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { waitFor } from '../support/wait-for.js'
+
+async function mesh(count: number, priorities: number[] = []): Promise<TestNode[]> {
+  const nodes = [await startTestNode({ name: 'n0', founder: true, priority: priorities[0] ?? 0 })]
+  for (let i = 1; i < count; i++) {
+    const node = await startTestNode({ name: `n${i}`, priority: priorities[i] ?? 0 })
+    await node.mesh.join((nodes[0] as TestNode).mesh.invite(60_000).token)
+    nodes.push(node)
+  }
+  await waitFor(() => nodes.every((a) => nodes.every((b) => a === b || connectedTo(a, b))), { timeoutMs: 20_000, what: 'full mesh' })
+  return nodes
+}
+
+function leaders(nodes: TestNode[]): TestNode[] {
+  return nodes.filter((n) => n.mesh.leader().role === 'leader')
+}
+
+async function oneLeader(nodes: TestNode[], timeoutMs = 15_000): Promise<TestNode> {
+  return waitFor(() => {
+    const l = leaders(nodes)
+    if (l.length !== 1) return null
+    const leader = l[0] as TestNode
+    return nodes.every((n) => n.mesh.leader().leader === leader.mesh.peerId) ? leader : null
+  }, { timeoutMs, what: 'one leader that everyone follows' })
+}
+
+describe('leadership', () => {
+  it('elects exactly one leader among three nodes, in quorum mode', async () => {
+    const nodes = await mesh(3)
+    const leader = await oneLeader(nodes)
+    expect(leader.mesh.leader().mode).toBe('quorum')
+    expect(leader.mesh.leader().leaseExpiresAt).toBeGreaterThan(0)
+    expect(() => leader.mesh.fence(leader.mesh.leader().term)).not.toThrow()
+  })
+
+  it('fails over when the leader dies, with a higher term, and fences the old term', async () => {
+    const nodes = await mesh(3)
+    const first = await oneLeader(nodes)
+    const term = first.mesh.leader().term
+    await first.mesh.stop()
+    const rest = nodes.filter((n) => n !== first)
+    const second = await oneLeader(rest)
+    expect(second.mesh.leader().term).toBeGreaterThan(term)
+    expect(() => second.mesh.fence(term)).toThrowError(expect.objectContaining({ code: 'LEASE_TERM_STALE' }))
+  })
+
+  it('hands leadership over at once on a graceful hand-off', async () => {
+    const nodes = await mesh(3)
+    const first = await oneLeader(nodes)
+    const lost: string[] = []
+    first.mesh.onLease('lease:lost', (e) => lost.push(e.reason))
+    await first.mesh.handOff()
+    const second = await oneLeader(nodes, 5000)
+    expect(second).not.toBe(first)
+    expect(lost).toHaveLength(1)
+  })
+
+  it('gives leadership to the machine of higher priority by an orderly handback', async () => {
+    const nodes = await mesh(3, [0, 0, 10])
+    const leader = await waitFor(() => {
+      const l = leaders(nodes)
+      return l.length === 1 && l[0]?.name === 'n2' ? l[0] : null
+    }, { timeoutMs: 20_000, what: 'n2 (priority 10) to lead' })
+    expect(leader.name).toBe('n2')
+  })
+
+  it('says preferred-primary with two machines and lets the survivor take over', async () => {
+    const nodes = await mesh(2)
+    const first = await oneLeader(nodes)
+    expect(first.mesh.leader().mode).toBe('preferred-primary')
+    await first.mesh.stop()
+    const survivor = nodes.find((n) => n !== first) as TestNode
+    await waitFor(() => survivor.mesh.leader().role === 'leader', { timeoutMs: 15_000, what: 'the survivor to lead' })
+  })
+})

@@ -1,0 +1,336 @@
+/**
+ * A simulated network of election nodes on one manual clock (so zero clock drift): seeded
+ * delays and drops, cut links, paused processes (their timers and deliveries queue until
+ * resumed, as under SIGSTOP), killed processes (everything they had pending is gone, as under
+ * SIGKILL) and restarts from the persisted TermStore. Every message goes through the election
+ * codec on its way. The cluster records each node's lease intervals and checks at every step
+ * that no two live nodes hold an unexpired lease at once.
+ */
+import { createManualClock, type Clock, type ManualClock, type TimerHandle } from '../../mesh/clock.js'
+import { createElection, type Election, type ElectionOptions, type TermStore, type Voter } from '../../mesh/election.js'
+import { decodeElectionMessage, encodeElectionMessage, type ElectionMessage } from '../../mesh/election-protocol.js'
+import type { LeaseInterval } from '../../mesh/lease-log.js'
+import { silentLogger } from '../../mesh/logger.js'
+
+/** mulberry32: a small seeded PRNG, enough for schedules and jitter. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export type ProcessState = 'running' | 'paused' | 'dead'
+
+/** One incarnation of a node process: its clock, and the door every callback into it goes through. */
+export interface SimProcess {
+  readonly clock: Clock
+  state(): ProcessState
+  /** Runs `fn` now, queues it while paused, drops it once dead. */
+  run(fn: () => void): void
+  pause(): void
+  resume(): void
+  kill(): void
+}
+
+export function createSimProcess(base: ManualClock, after: () => void = () => undefined): SimProcess {
+  let state: ProcessState = 'running'
+  const queue: Array<{ fn: () => void; live: () => boolean }> = []
+  const armed = new Set<TimerHandle>()
+  const run = (fn: () => void, live: () => boolean = () => true): void => {
+    if (state === 'dead' || !live()) return
+    if (state === 'paused') {
+      queue.push({ fn, live })
+      return
+    }
+    fn()
+    after()
+  }
+  const arm = (fn: () => void, ms: number, repeat: boolean): TimerHandle => {
+    let cancelled = false
+    let queued = false
+    const live = (): boolean => !cancelled
+    const fire = (): void => {
+      if (!repeat) armed.delete(handle)
+      // A paused process runs an overdue interval once when it wakes, as Node does.
+      if (state === 'paused' && queued) return
+      queued = state === 'paused'
+      run(() => {
+        queued = false
+        fn()
+      }, live)
+    }
+    const inner = repeat ? base.setInterval(fire, ms) : base.setTimeout(fire, ms)
+    const handle: TimerHandle = {
+      cancel: () => {
+        cancelled = true
+        armed.delete(handle)
+        inner.cancel()
+      },
+    }
+    armed.add(handle)
+    return handle
+  }
+  const clock: Clock = {
+    now: () => base.now(),
+    setTimeout: (fn, ms) => arm(fn, ms, false),
+    setInterval: (fn, ms) => arm(fn, ms, true),
+    sleep: (ms, options) =>
+      new Promise((resolve, reject) => {
+        const signal = options?.signal
+        if (signal?.aborted) return reject(signal.reason)
+        const handle = arm(resolve, ms, false)
+        signal?.addEventListener('abort', () => {
+          handle.cancel()
+          reject(signal.reason)
+        })
+      }),
+  }
+  return {
+    clock,
+    state: () => state,
+    run: (fn) => run(fn),
+    pause() {
+      if (state === 'running') state = 'paused'
+    },
+    resume() {
+      if (state !== 'paused') return
+      state = 'running'
+      for (const item of queue.splice(0)) run(item.fn, item.live)
+    },
+    kill() {
+      state = 'dead'
+      queue.length = 0
+      for (const handle of [...armed]) handle.cancel()
+    },
+  }
+}
+
+export interface SimMember {
+  id: string
+  priority?: number
+  canLead?: boolean
+}
+
+export interface ClusterOptions {
+  members: SimMember[]
+  seed: number
+  election?: ElectionOptions
+  /** One-way delay range in ms; default [1, 10]. */
+  delayMs?: [number, number]
+  dropRate?: number
+  /** Whether two live lease holders at once are a violation (not in preferred-primary); default true. */
+  exclusive?: boolean
+}
+
+/** A TermStore in memory that outlives the node processes using it. */
+export function memoryTermStore(): TermStore & { saves: Array<{ term: number; votedFor: string | null }> } {
+  let state = { term: 0, votedFor: null as string | null }
+  const saves: Array<{ term: number; votedFor: string | null }> = []
+  return {
+    saves,
+    load: () => ({ ...state }),
+    save(next) {
+      state = { ...next }
+      saves.push({ ...next })
+    },
+  }
+}
+
+interface NodeSlot {
+  member: Required<SimMember>
+  store: ReturnType<typeof memoryTermStore>
+  process: SimProcess | null
+  election: Election | null
+  open: Omit<LeaseInterval, 'end'> | null
+  leaseSeen: number | null
+  lastTerm: number
+}
+
+export type Cluster = ReturnType<typeof createCluster>
+
+export function createCluster(options: ClusterOptions) {
+  const clock = createManualClock(1_000_000)
+  const random = seededRandom(options.seed)
+  const slots = new Map<string, NodeSlot>()
+  const roster: Voter[] = []
+  const cuts = new Set<string>()
+  let delay = options.delayMs ?? [1, 10]
+  let dropRate = options.dropRate ?? 0
+  const intervals: LeaseInterval[] = []
+  const violations: string[] = []
+  const events: string[] = []
+  let messages = 0
+
+  const linkKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`)
+  const blocked = (a: string, b: string): boolean => cuts.has(linkKey(a, b))
+  const slot = (id: string): NodeSlot => {
+    const s = slots.get(id)
+    if (s === undefined) throw new Error(`no node ${id}`)
+    return s
+  }
+
+  for (const m of options.members) addMember(m, false)
+
+  function addMember(m: SimMember, start = true): void {
+    const member = { priority: 0, canLead: true, ...m }
+    slots.set(m.id, { member, store: memoryTermStore(), process: null, election: null, open: null, leaseSeen: null, lastTerm: 0 })
+    roster.push({ peerId: member.id, priority: member.priority, canLead: member.canLead })
+    if (start) startNode(m.id)
+  }
+
+  function send(from: string, to: string, message: ElectionMessage): void {
+    messages++
+    const frame = encodeElectionMessage(message)
+    if (blocked(from, to) || random() < dropRate) return
+    const ms = delay[0] + random() * (delay[1] - delay[0])
+    clock.setTimeout(() => {
+      const target = slots.get(to)
+      if (blocked(from, to) || target === undefined || target.process === null || target.election === null) return
+      const election = target.election
+      target.process.run(() => election.receive(from, decodeElectionMessage(frame)))
+    }, ms)
+  }
+
+  /** After every callback into a node: terms never go back, and note the lease it holds. */
+  function observe(s: NodeSlot): void {
+    if (s.election === null) return
+    const info = s.election.info()
+    if (info.term < s.lastTerm) violations.push(`${s.member.id} term went back from ${s.lastTerm} to ${info.term} at ${clock.now()}`)
+    s.lastTerm = Math.max(s.lastTerm, info.term)
+    s.leaseSeen = info.role === 'leader' ? info.leaseExpiresAt : null
+  }
+
+  function close(s: NodeSlot, end: number): void {
+    if (s.open === null) return
+    intervals.push({ ...s.open, end: Math.max(s.open.start, end) })
+    s.open = null
+  }
+
+  function startNode(id: string): Election {
+    const s = slot(id)
+    if (s.process !== null && s.process.state() !== 'dead') throw new Error(`${id} is already running`)
+    const process = createSimProcess(clock, () => observe(s))
+    const election = createElection(
+      {
+        clock: process.clock,
+        random,
+        self: id,
+        logger: silentLogger,
+        voters: () => roster.map((v) => ({ ...v })),
+        send: (to, message) => send(id, to, message),
+        store: s.store,
+      },
+      options.election,
+    )
+    s.process = process
+    s.election = election
+    election.on('lease:acquired', ({ term }) => {
+      events.push(`${clock.now()} ${id} acquired ${term}`)
+      s.open = { node: id, term, start: clock.now() }
+    })
+    election.on('lease:lost', ({ term, reason }) => {
+      events.push(`${clock.now()} ${id} lost ${term} (${reason})`)
+      // The lease it held before this callback bounds the interval (a paused node learns late).
+      close(s, Math.min(clock.now(), s.leaseSeen ?? clock.now()))
+    })
+    process.run(() => election.start())
+    return election
+  }
+
+  function holders(): string[] {
+    const now = clock.now()
+    return [...slots.values()]
+      .filter((s) => s.process?.state() !== 'dead' && s.election !== null)
+      .filter((s) => {
+        const info = s.election?.info()
+        return info?.role === 'leader' && info.leaseExpiresAt !== null && now < info.leaseExpiresAt
+      })
+      .map((s) => s.member.id)
+  }
+
+  /** Advances time in steps, checking after each that at most one live node holds a lease. */
+  function advance(ms: number, step = 5): void {
+    const target = clock.now() + ms
+    while (clock.now() < target) {
+      clock.set(Math.min(target, clock.now() + step))
+      const h = holders()
+      if (h.length > 1 && (options.exclusive ?? true)) violations.push(`at ${clock.now()} ${h.join(' and ')} all hold an unexpired lease`)
+    }
+  }
+
+  /** Advances until `condition` holds (checking as `advance` does); returns the time it took, or null. */
+  function until(condition: () => boolean, limitMs: number, step = 5): number | null {
+    const began = clock.now()
+    for (;;) {
+      if (condition()) return clock.now() - began
+      if (clock.now() - began >= limitMs) return null
+      advance(step, step)
+    }
+  }
+
+  return {
+    clock,
+    random,
+    intervals,
+    violations,
+    events,
+    roster,
+    messageCount: () => messages,
+    addMember,
+    start: startNode,
+    election: (id: string): Election => {
+      const e = slot(id).election
+      if (e === null) throw new Error(`${id} never started`)
+      return e
+    },
+    store: (id: string) => slot(id).store,
+    process: (id: string) => slot(id).process,
+    ids: () => [...slots.keys()],
+    /** SIGKILL: nothing more runs; its lease interval is taken to last as long as its lease. */
+    kill(id: string): void {
+      const s = slot(id)
+      if (s.process === null || s.process.state() === 'dead') return
+      s.process.kill()
+      close(s, s.leaseSeen ?? clock.now())
+      s.election = null
+      events.push(`${clock.now()} ${id} killed`)
+    },
+    alive: (id: string): boolean => {
+      const p = slot(id).process
+      return p !== null && p.state() !== 'dead'
+    },
+    pause: (id: string) => slot(id).process?.pause(),
+    resume: (id: string) => slot(id).process?.resume(),
+    cut(a: string, b: string): void {
+      cuts.add(linkKey(a, b))
+    },
+    /** Cuts every link between the two sides. */
+    partition(side: string[], other: string[] = [...slots.keys()].filter((id) => !side.includes(id))): void {
+      for (const a of side) for (const b of other) if (a !== b) cuts.add(linkKey(a, b))
+    },
+    healAll(): void {
+      cuts.clear()
+    },
+    setDelay(min: number, max: number): void {
+      delay = [min, max]
+    },
+    setDropRate(rate: number): void {
+      dropRate = rate
+    },
+    holders,
+    advance,
+    until,
+    /** Intervals closed so far plus the ones still open (ending at their current lease). */
+    allIntervals(): LeaseInterval[] {
+      const open = [...slots.values()]
+        .filter((s) => s.open !== null && s.process?.state() !== 'dead')
+        .map((s) => ({ ...(s.open as Omit<LeaseInterval, 'end'>), end: s.leaseSeen ?? clock.now() }))
+      return [...intervals, ...open]
+    },
+  }
+}
