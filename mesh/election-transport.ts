@@ -20,10 +20,13 @@ export interface ElectionTransport {
   handle(stream: Stream, connection: Connection): Promise<void>
   drop(peerId: string): void
   close(): void
+  /** Frames and bytes sent so far (length prefixes not counted). */
+  sent(): { messages: number; bytes: number }
 }
 
 export function createElectionTransport(deps: ElectionTransportDeps): ElectionTransport {
   const out = new Map<string, Promise<FrameStream | null>>()
+  const counters = { messages: 0, bytes: 0 }
 
   const streamTo = (peerId: string): Promise<FrameStream | null> => {
     let pending = out.get(peerId)
@@ -47,6 +50,8 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
         if (frames === null) return
         try {
           await frames.write(frame)
+          counters.messages++
+          counters.bytes += frame.length
         } catch {
           out.delete(to)
         }
@@ -80,5 +85,6 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
     close() {
       for (const peerId of [...out.keys()]) this.drop(peerId)
     },
+    sent: () => ({ ...counters }),
   }
 }

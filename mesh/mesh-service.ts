@@ -112,6 +112,8 @@ export interface Mesh {
   onLease(event: 'lease:lost', fn: (e: { term: number; reason: string }) => void): () => void
   /** If this node leads, hands leadership to the best reachable member at once. */
   handOff(): Promise<void>
+  /** Election frames and bytes this node has sent. */
+  electionTraffic(): { messages: number; bytes: number }
 }
 
 export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<Mesh> {
@@ -373,6 +375,11 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       }
       deps.persistJoin(joined)
       becomeMember(joined, result.agentPublicKey, result.welcome.roster)
+      // Now a voter: start the election afresh (a new timeout and the boot stickiness), so a
+      // machine whose timer ran out while it waited to join does not stand before it has
+      // heard the sitting leader's heartbeats.
+      election.stop()
+      election.start()
       publishOwnAddresses()
       onRosterChange()
       logger.info({ mesh: result.invitation.meshId, inviter: result.invitation.inviterPeerId }, 'joined the mesh')
@@ -422,5 +429,6 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       return election.on(event, fn as never)
     },
     handOff: () => election.handOff(),
+    electionTraffic: () => transport.sent(),
   }
 }

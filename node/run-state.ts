@@ -20,13 +20,21 @@ export const runInfoSchema = z.object({
 
 export type RunInfo = z.infer<typeof runInfoSchema>
 
-/** Whether a process with this pid exists (a zombie or another user's process counts). */
+/** Whether a process with this pid runs (another user's counts; a zombie does not). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  // A killed node whose parent never reaps it (a container without an init) stays a zombie:
+  // it answers signal 0 but holds nothing. Linux says so in /proc; elsewhere trust the signal.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return true
   }
 }
 

@@ -1,0 +1,132 @@
+/**
+ * Leadership on real loopback nodes (in-process, default election settings):
+ * failover from an abrupt stop of the leader (its sockets close, as on SIGKILL) to another
+ * node's lease acquisition, p50/p99 over FAILOVER_KILLS kills, for 3 and 5 nodes; graceful
+ * hand-off time; election traffic per node per second.
+ */
+import { generateMeshKey, generateSeed } from '../identity/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type TermStore } from '../mesh/index.js'
+import { percentile, report } from './report.js'
+
+const clock = createSystemClock()
+const KILLS = Number(process.env.BENCH_FAILOVER_KILLS ?? 50)
+const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 20)
+
+interface Node {
+  mesh: Mesh
+  seed: Uint8Array
+  name: string
+  updates: Uint8Array[]
+  joined: JoinedMembership | null
+  terms: TermStore
+}
+
+async function start(n: Node): Promise<void> {
+  n.mesh = await createMesh(
+    {
+      clock,
+      logger: silentLogger,
+      machineSeed: n.seed,
+      machineName: n.name,
+      rosterStore: { load: () => [...n.updates], append: (u) => void n.updates.push(u) },
+      membership: n.joined,
+      persistJoin: (j) => {
+        n.joined = j
+      },
+      persistMeshKeys: (k) => {
+        if (n.joined !== null) n.joined = { ...n.joined, meshKeys: k }
+      },
+      termStore: n.terms,
+    },
+    { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  )
+  await n.mesh.start()
+}
+
+async function until<T>(f: () => T | null | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = clock.now() + timeoutMs
+  for (;;) {
+    const v = f()
+    if (v !== null && v !== undefined) return v
+    if (clock.now() > deadline) throw new Error('timed out')
+    await clock.sleep(1)
+  }
+}
+
+const leaderOf = (nodes: Node[]): Node | null => {
+  const l = nodes.filter((n) => n.mesh.leader().role === 'leader')
+  return l.length === 1 ? (l[0] as Node) : null
+}
+
+async function cluster(size: number): Promise<Node[]> {
+  const nodes: Node[] = []
+  for (let i = 0; i < size; i++) {
+    const n: Node = {
+      mesh: undefined as unknown as Mesh,
+      seed: generateSeed(),
+      name: `n${i}`,
+      updates: [],
+      joined: i === 0 ? { agentName: 'bench', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null,
+      terms: createMemoryTermStore(),
+    }
+    await start(n)
+    if (i > 0) await n.mesh.join((nodes[0] as Node).mesh.invite(900_000).token)
+    nodes.push(n)
+  }
+  await until(() => (nodes.every((a) => a.mesh.connectedMembers().length === size - 1) ? true : null))
+  return nodes
+}
+
+for (const size of [3, 5]) {
+  const nodes = await cluster(size)
+  await until(() => leaderOf(nodes))
+  const times: number[] = []
+  for (let k = 0; k < KILLS; k++) {
+    const old = await until(() => leaderOf(nodes))
+    const others = nodes.filter((n) => n !== old)
+    const acquired = new Promise<number>((resolve) => {
+      const offs = others.map((n) => n.mesh.onLease('lease:acquired', () => {
+        for (const off of offs) off()
+        resolve(performance.now())
+      }))
+    })
+    const t0 = performance.now()
+    await old.mesh.stop()
+    times.push((await acquired) - t0)
+    await start(old)
+    await until(() => (old.mesh.connectedMembers().length === size - 1 ? true : null))
+  }
+  report('failover', `failover_${size}_nodes_p50`, percentile(times, 50), 'ms')
+  report('failover', `failover_${size}_nodes_p99`, percentile(times, 99), 'ms')
+
+  if (size === 3) {
+    const handoffs: number[] = []
+    for (let h = 0; h < HANDOFFS; h++) {
+      const old = await until(() => leaderOf(nodes))
+      const acquired = new Promise<number>((resolve) => {
+        const offs = nodes.filter((n) => n !== old).map((n) => n.mesh.onLease('lease:acquired', () => {
+          for (const off of offs) off()
+          resolve(performance.now())
+        }))
+      })
+      const t0 = performance.now()
+      await old.mesh.handOff()
+      handoffs.push((await acquired) - t0)
+      await clock.sleep(300)
+    }
+    report('failover', 'handoff_p50', percentile(handoffs, 50), 'ms')
+    report('failover', 'handoff_p99', percentile(handoffs, 99), 'ms')
+
+    const before = nodes.map((n) => n.mesh.electionTraffic())
+    await clock.sleep(10_000)
+    const after = nodes.map((n) => n.mesh.electionTraffic())
+    const perNode = after.map((a, i) => ({ messages: a.messages - (before[i]?.messages ?? 0), bytes: a.bytes - (before[i]?.bytes ?? 0) }))
+    const leaderIdx = nodes.indexOf(leaderOf(nodes) as Node)
+    const leaderTraffic = perNode[leaderIdx] ?? { messages: 0, bytes: 0 }
+    const followers = perNode.filter((_, i) => i !== leaderIdx)
+    report('failover', 'heartbeat_leader_messages_per_second', leaderTraffic.messages / 10, 'msg/s')
+    report('failover', 'heartbeat_leader_bytes_per_second', leaderTraffic.bytes / 10, 'B/s')
+    report('failover', 'heartbeat_follower_messages_per_second', followers.reduce((s, f) => s + f.messages, 0) / followers.length / 10, 'msg/s')
+  }
+  for (const n of nodes) await n.mesh.stop()
+}
