@@ -114,6 +114,12 @@ export interface Mesh {
   handOff(): Promise<void>
   /** Election frames and bytes this node has sent. */
   electionTraffic(): { messages: number; bytes: number }
+  /**
+   * Fault hook for the fault suite: drop all traffic with these peers (connections refused and
+   * closed, streams reset) until called again with another list; [] heals. Never used in
+   * normal operation.
+   */
+  partition(peers: string[]): Promise<void>
 }
 
 export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<Mesh> {
@@ -125,6 +131,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   let unsubscribe: (() => void) | null = null
   let pushTimer: { cancel(): void } | null = null
   let leaving = false
+  let blocked = new Set<string>()
   const listeners = {
     'member:connect': new Set<(e: { peerId: string }) => void>(),
     'member:disconnect': new Set<(e: { peerId: string }) => void>(),
@@ -142,11 +149,12 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
 
   const policy: GaterPolicy = {
     isMember: (peerId) => state?.roster.isMember(peerId) ?? false,
-    wasRemoved: (peerId) => state?.roster.wasRemoved(peerId) ?? false,
+    wasRemoved: (peerId) => blocked.has(peerId) || (state?.roster.wasRemoved(peerId) ?? false),
     acceptsPairing: () => state !== null && inviter.acceptsPairing(),
     isJoining: (peerId) => peerId === joiningPeer,
   }
-  const isMember = (peerId: string): boolean => state !== null && !state.roster.wasRemoved(selfPeerId) && state.roster.isMember(peerId)
+  const isMember = (peerId: string): boolean =>
+    state !== null && !blocked.has(peerId) && !state.roster.wasRemoved(selfPeerId) && state.roster.isMember(peerId)
   const host = await createMeshHost(
     { seed: deps.machineSeed, connectionGater: createConnectionGater(() => policy) },
     { listen: options.listen, mdns: options.mdns === true, ...(options.agentVersion === undefined ? {} : { agentVersion: options.agentVersion }) },
@@ -176,7 +184,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
           ? []
           : state.roster
               .members()
-              .filter((m) => m.peerId !== selfPeerId)
+              .filter((m) => m.peerId !== selfPeerId && !blocked.has(m.peerId))
               .map((m) => ({ peerId: m.peerId, addresses: state?.roster.addressesOf(m.peerId) ?? [] })),
     },
     options.reconnect,
@@ -430,5 +438,13 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     },
     handOff: () => election.handOff(),
     electionTraffic: () => transport.sent(),
+    async partition(peers) {
+      blocked = new Set(peers)
+      for (const connection of libp2p.getConnections()) {
+        if (blocked.has(connection.remotePeer.toString())) await connection.close().catch(() => connection.abort(new Error('partitioned')))
+      }
+      for (const peerId of peers) transport.drop(peerId)
+      if (peers.length === 0) reconnector.kick()
+    },
   }
 }

@@ -46,7 +46,12 @@ export function registerNode(program: Command): void {
     const logger = createLogger(config.log.level)
     const running = await startNode(
       { clock, logger },
-      { home, ...(apiPort === undefined ? {} : { apiPort }), ...(flags.listen === undefined ? {} : { listen: flags.listen }) },
+      {
+        home,
+        ...(apiPort === undefined ? {} : { apiPort }),
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        faultHooks: process.env.INSTAR_FAULT_HOOKS === '1',
+      },
     )
     const status = running.status()
     out.result(

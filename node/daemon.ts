@@ -8,6 +8,8 @@ import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openS
 import { createMesh, type Clock, type Mesh } from '../mesh/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
+import { registerFaultRoutes } from './api-fault-routes.js'
+import type { FastifyInstance } from 'fastify'
 import { NodeError } from './errors.js'
 import { startLeaseJournal } from './lease-journal.js'
 import { join } from 'node:path'
@@ -29,6 +31,8 @@ export interface StartNodeOptions {
   apiPort?: number
   /** Overrides config.json's listen addresses. */
   listen?: string[]
+  /** Serves POST /debug/partition for the fault suite (INSTAR_FAULT_HOOKS=1); never in normal use. */
+  faultHooks?: boolean
   pid?: number
 }
 
@@ -166,6 +170,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         routes: [
           (fastify) => registerMeshRoutes(fastify, mesh, { afterJoin: startAgentState, syncStatus: () => agentState?.sync.status() ?? {} }),
           (fastify) => registerStateRoutes(fastify, { state: requireAgentState, selfPeerId: () => mesh.peerId, now: () => clock.now() }),
+          ...(options.faultHooks === true ? [(fastify: FastifyInstance) => registerFaultRoutes(fastify, mesh)] : []),
         ],
       },
       { port: options.apiPort ?? home.config.api.port, version: VERSION },

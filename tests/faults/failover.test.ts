@@ -1,6 +1,7 @@
 /**
  * Fault suite: real node processes, a nemesis on a seeded schedule that kills (SIGKILL) and
- * restarts nodes and pauses (SIGSTOP) and resumes (SIGCONT) them; after each fault heals a
+ * restarts nodes, pauses (SIGSTOP) and resumes (SIGCONT) them, and partitions a minority
+ * from the rest (the nodes' fault hook drops traffic between chosen pairs); after each event a
  * leader must exist within the failover bound, terms only grow, and no two nodes' lease
  * intervals overlap (beyond the clock-drift bound). A failing run prints its seed;
  * FAULTS_SEED reproduces it. `npm test` runs a short schedule on 3 nodes; `npm run
@@ -24,13 +25,16 @@ interface Proc {
   pid: number
   api: string
   token: string
-  state: 'running' | 'killed' | 'paused'
+  peerId: string
+  state: 'running' | 'killed' | 'paused' | 'partitioned'
 }
 
-async function start(p: Pick<Proc, 'home'>): Promise<{ pid: number; api: string }> {
-  const r = await runInstar(['node', 'start', '--home', p.home, '--detach', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'])
+async function start(p: Pick<Proc, 'home'>): Promise<{ pid: number; api: string; peerId: string }> {
+  const r = await runInstar(['node', 'start', '--home', p.home, '--detach', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'], {
+    env: { INSTAR_FAULT_HOOKS: '1' },
+  })
   if (r.code !== 0) throw new Error(`start failed: ${r.stderr}`)
-  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { pid: number; api: string }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { pid: number; api: string; peerId: string }
 }
 
 async function call<T>(p: Proc, method: string, path: string, body?: unknown): Promise<T> {
@@ -95,11 +99,26 @@ async function runSchedule(size: number, seed: number): Promise<void> {
   for (let e = 0; e < EVENTS; e++) {
     const down = procs.filter((p) => p.state !== 'running')
     const roll = random()
-    if (down.length < maxDown && roll < 0.7) {
+    const partitioned = procs.filter((p) => p.state === 'partitioned')
+    if (partitioned.length > 0) {
+      // Heal the split first: every node forgets its block list.
+      for (const p of procs.filter((q) => q.state === 'running' || q.state === 'partitioned')) {
+        await call(p, 'POST', '/debug/partition', { block: [] })
+        p.state = 'running'
+      }
+    } else if (down.length === 0 && roll < 0.25) {
+      // Partition a minority off: both sides drop all traffic with the other.
+      const shuffled = [...procs].sort(() => random() - 0.5)
+      const minority = shuffled.slice(0, 1 + Math.floor(random() * maxDown))
+      const majority = procs.filter((p) => !minority.includes(p))
+      for (const p of minority) await call(p, 'POST', '/debug/partition', { block: majority.map((q) => q.peerId) })
+      for (const p of majority) await call(p, 'POST', '/debug/partition', { block: minority.map((q) => q.peerId) })
+      for (const p of minority) p.state = 'partitioned'
+    } else if (down.length < maxDown && roll < 0.75) {
       // Fault: prefer the leader half the time.
       const leader = await agreedLeader(procs)
       const running = procs.filter((p) => p.state === 'running')
-      const victim = (random() < 0.5 && leader !== null ? running.find((p) => JSON.parse(readFileSync(join(p.home, 'run', 'node.json'), 'utf8')).peerId === leader.leader) : undefined) ?? running[Math.floor(random() * running.length)]
+      const victim = (random() < 0.5 && leader !== null ? running.find((p) => p.peerId === leader.leader) : undefined) ?? running[Math.floor(random() * running.length)]
       if (victim === undefined) continue
       if (random() < 0.5) {
         process.kill(victim.pid, 'SIGKILL')
@@ -123,6 +142,7 @@ async function runSchedule(size: number, seed: number): Promise<void> {
   }
   for (const p of procs) {
     if (p.state === 'paused') process.kill(p.pid, 'SIGCONT')
+    if (p.state === 'partitioned') await call(p, 'POST', '/debug/partition', { block: [] })
     if (p.state !== 'killed') await runInstar(['node', 'stop', '--home', p.home])
   }
   const violations = checkLeases(procs.map((p) => p.home), DRIFT_MS)
