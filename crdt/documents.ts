@@ -47,34 +47,28 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
       deps.logger.warn({ code: row.code, reason: row.reason, doc: name, seq: row.seq }, 'stored update refused at load')
     }
     refused += loaded.refused.length
-    let logBytes = 0
     // One transaction for the whole log: Yjs's per-transaction clean-up is the costly part.
     doc.transact(() => {
-      for (const update of loaded.updates) {
-        Y.applyUpdate(doc, update, LOADING)
-        logBytes += update.length
-      }
+      for (const update of loaded.updates) Y.applyUpdate(doc, update, LOADING)
     }, LOADING)
+    // No compaction here: the rule below runs on the next write, with the sizes as loaded
+    // (the snapshot, when there is one, comes first; the log rows follow).
     let pending = deps.store.pending(name)
-    let snapshotBytes = 0
-    if (pending >= compactAfter && loaded.refused.length === 0) {
-      // A long log from the last run: fold it into one snapshot of the loaded document.
-      const state = Y.encodeStateAsUpdate(doc)
-      deps.store.compact(name, state, deps.store.lastSeq(name))
-      pending = 0
-      logBytes = 0
-      snapshotBytes = state.length
-    }
+    const hasSnapshot = loaded.updates.length > pending
+    let snapshotBytes = hasSnapshot ? (loaded.updates[0]?.length ?? 0) : 0
+    let logBytes = 0
+    for (const update of loaded.updates.slice(hasSnapshot ? 1 : 0)) logBytes += update.length
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === LOADING) return
       // Synchronous: the SQLite transaction commits before the writer's call returns.
       const seq = deps.store.append(name, update)
       pending++
       logBytes += update.length
-      // Compact once the log holds enough rows AND has grown as large as the last snapshot:
-      // re-writing the whole document then costs no more than the log it replaces, so
-      // compaction stays linear in what is written however large the document grows.
-      if (pending >= compactAfter && logBytes >= snapshotBytes && loaded.refused.length === 0) {
+      // Compact once the log holds enough rows AND has grown to a quarter of the last
+      // snapshot: re-writing the document then costs at most four times the log it replaces,
+      // so compaction stays linear in what is written however large the document grows, and
+      // a restart replays at most a fifth of the document as single updates (the slow part).
+      if (pending >= compactAfter && logBytes * 4 >= snapshotBytes && loaded.refused.length === 0) {
         const state = Y.encodeStateAsUpdate(doc)
         deps.store.compact(name, state, seq)
         pending = 0
