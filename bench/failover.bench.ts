@@ -4,54 +4,11 @@
  * node's lease acquisition, p50/p99 over FAILOVER_KILLS kills, for 3 and 5 nodes; graceful
  * hand-off time; election traffic per node per second.
  */
-import { generateMeshKey, generateSeed } from '../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type TermStore } from '../mesh/index.js'
+import { benchNode, clock, startBenchMesh as start, until, type BenchNode as Node } from './bench-node.js'
 import { percentile, report } from './report.js'
 
-const clock = createSystemClock()
 const KILLS = Number(process.env.BENCH_FAILOVER_KILLS ?? 50)
 const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 20)
-
-interface Node {
-  mesh: Mesh
-  seed: Uint8Array
-  name: string
-  updates: Uint8Array[]
-  joined: JoinedMembership | null
-  terms: TermStore
-}
-
-async function start(n: Node): Promise<void> {
-  n.mesh = await createMesh(
-    {
-      clock,
-      logger: silentLogger,
-      machineSeed: n.seed,
-      machineName: n.name,
-      rosterStore: { load: () => [...n.updates], append: (u) => void n.updates.push(u) },
-      membership: n.joined,
-      persistJoin: (j) => {
-        n.joined = j
-      },
-      persistMeshKeys: (k) => {
-        if (n.joined !== null) n.joined = { ...n.joined, meshKeys: k }
-      },
-      termStore: n.terms,
-    },
-    { listen: ['/ip4/127.0.0.1/tcp/0'] },
-  )
-  await n.mesh.start()
-}
-
-async function until<T>(f: () => T | null | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = clock.now() + timeoutMs
-  for (;;) {
-    const v = f()
-    if (v !== null && v !== undefined) return v
-    if (clock.now() > deadline) throw new Error('timed out')
-    await clock.sleep(1)
-  }
-}
 
 const leaderOf = (nodes: Node[]): Node | null => {
   const l = nodes.filter((n) => n.mesh.leader().role === 'leader')
@@ -61,14 +18,7 @@ const leaderOf = (nodes: Node[]): Node | null => {
 async function cluster(size: number): Promise<Node[]> {
   const nodes: Node[] = []
   for (let i = 0; i < size; i++) {
-    const n: Node = {
-      mesh: undefined as unknown as Mesh,
-      seed: generateSeed(),
-      name: `n${i}`,
-      updates: [],
-      joined: i === 0 ? { agentName: 'bench', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null,
-      terms: createMemoryTermStore(),
-    }
+    const n = benchNode(`n${i}`, i === 0)
     await start(n)
     if (i > 0) await n.mesh.join((nodes[0] as Node).mesh.invite(900_000).token)
     nodes.push(n)

@@ -8,49 +8,17 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAgentState, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
-import { generateMeshKey, generateSeed } from '../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh } from '../mesh/index.js'
+import { silentLogger, type Mesh } from '../mesh/index.js'
+import { benchNode, clock, startBenchMesh as startMesh, until, type BenchNode } from './bench-node.js'
 import { percentile, report } from './report.js'
 
-const clock = createSystemClock()
 const dir = mkdtempSync(join(tmpdir(), 'instar-bench-sync-'))
 const WRITES = Number(process.env.BENCH_SYNC_WRITES ?? 1000)
 const CATCHUP = Number(process.env.BENCH_SYNC_CATCHUP ?? 10_000)
 const SUSTAINED = Number(process.env.BENCH_SYNC_SUSTAINED ?? 20_000)
 const SEARCH_ENTRIES = Number(process.env.BENCH_SEARCH_ENTRIES ?? 100_000)
 
-interface Node {
-  mesh: Mesh
-  seed: Uint8Array
-  name: string
-  updates: Uint8Array[]
-  joined: JoinedMembership | null
-  db: StateDb | null
-  state: AgentState | null
-  dbPath: string
-}
-
-async function startMesh(n: Node): Promise<void> {
-  n.mesh = await createMesh(
-    {
-      clock,
-      logger: silentLogger,
-      machineSeed: n.seed,
-      machineName: n.name,
-      rosterStore: { load: () => [...n.updates], append: (u) => void n.updates.push(u) },
-      membership: n.joined,
-      persistJoin: (j) => {
-        n.joined = j
-      },
-      persistMeshKeys: (k) => {
-        if (n.joined !== null) n.joined = { ...n.joined, meshKeys: k }
-      },
-      termStore: createMemoryTermStore(),
-    },
-    { listen: ['/ip4/127.0.0.1/tcp/0'] },
-  )
-  await n.mesh.start()
-}
+type Node = BenchNode & { db: StateDb | null; state: AgentState | null; dbPath: string }
 
 async function startState(n: Node): Promise<void> {
   n.db = openStateDb(n.dbPath, 0)
@@ -66,26 +34,9 @@ function stopState(n: Node): void {
 }
 
 async function node(name: string, founder: boolean): Promise<Node> {
-  const n: Node = {
-    mesh: undefined as unknown as Mesh,
-    seed: generateSeed(),
-    name,
-    updates: [],
-    joined: founder ? { agentName: 'bench', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null,
-    db: null,
-    state: null,
-    dbPath: join(dir, `${name}.db`),
-  }
+  const n: Node = { ...benchNode(name, founder), db: null, state: null, dbPath: join(dir, `${name}.db`) }
   await startMesh(n)
   return n
-}
-
-async function until(condition: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = clock.now() + timeoutMs
-  while (!condition()) {
-    if (clock.now() > deadline) throw new Error('timed out')
-    await clock.sleep(1)
-  }
 }
 
 const connected = (a: Mesh, b: Mesh): boolean => a.peers().some((p) => p.peerId === b.peerId && p.connected)

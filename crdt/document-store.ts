@@ -120,9 +120,16 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
   // is not a Yjs update, or a keyFor that lacks the current key, must not cost the document.
   // Done before the transaction, so the write lock is not held while a large state is parsed.
   const sealSnapshot = (doc: DocName, state: Uint8Array): Uint8Array => {
+    // A structural read of the state (far cheaper than applying it to a scratch document,
+    // which for a large document took seconds on every compaction).
+    try {
+      Y.parseUpdateMeta(state)
+    } catch {
+      throw new ModelInputInvalidError('state', 'is not a Yjs update')
+    }
     const sealed = sealUpdate(deps.currentKey(), meshId, doc, state)
     try {
-      openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY })
+      openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, ownLog: true })
     } catch (err) {
       if (err instanceof SyncUpdateRejectedError && err.reason === 'malformed') {
         throw new ModelInputInvalidError('state', 'is not a Yjs update')
