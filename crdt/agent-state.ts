@@ -59,9 +59,9 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
   )
   const documents = createDocuments({ store, logger: deps.logger }, options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter })
   const memory = createMemoryModel(documents.doc('memory'))
+  // Fills itself from the model as it is created.
   const memoryIndex = createMemoryIndex({ model: memory })
-  memoryIndex.rebuild()
-  const sync = createSyncEngine({ mesh, documents, clock: deps.clock, logger: deps.logger, meshId: () => mesh.status().meshId })
+  const sync = createSyncEngine({ mesh, documents, clock: deps.clock, logger: deps.logger, meshId })
   let offKeys: (() => void) | null = null
 
   return {

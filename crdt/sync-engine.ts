@@ -19,7 +19,8 @@ export interface SyncEngineDeps {
   documents: Documents
   clock: Clock
   logger: MeshLogger
-  meshId(): string | null
+  /** Fixed for the life of the engine: it runs only on a member. */
+  meshId: string
 }
 
 export interface DocSyncState {
@@ -97,9 +98,8 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
 
   const sealed = (doc: DocName, update: Uint8Array): Uint8Array | null => {
     const key = currentKey()
-    const id = deps.meshId()
-    if (key === undefined || id === null) return null
-    return sealUpdate(key, id, doc, update)
+    if (key === undefined) return null
+    return sealUpdate(key, deps.meshId, doc, update)
   }
 
   const sendStep1 = (peerId: string): void => {
@@ -178,8 +178,6 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
       }
       case 'step2':
       case 'update': {
-        const id = deps.meshId()
-        if (id === null) return
         const uid = updateId(message.sealed)
         if (seen.has(uid)) {
           refuse('SYNC_UPDATE_REJECTED', { peerId, reason: 'replay', doc }, 'replayed sealed update refused')
@@ -189,7 +187,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
         try {
           // A step 2 carries what a peer lacks, which after a long absence is a large part of
           // the document: allow it the whole frame.
-          update = openUpdate(keyFor, id, doc, message.sealed, message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}).update
+          update = openUpdate(keyFor, deps.meshId, doc, message.sealed, message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}).update
         } catch (err) {
           refuse((err as { code?: string }).code ?? 'SYNC_UPDATE_REJECTED', { peerId, reason: (err as { reason?: string }).reason, doc }, 'sealed update refused')
           return

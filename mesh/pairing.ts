@@ -164,10 +164,13 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         const frame = await frames.read({ signal: AbortSignal.timeout(readTimeoutMs) })
         reply = accept(peerId, frame)
       } catch (err) {
-        const code = err instanceof MeshError || (err as { code?: unknown }).code !== undefined ? String((err as { code: unknown }).code) : 'PAIRING_FAILED'
-        const message = err instanceof MeshError ? err.message : 'the pairing request could not be read'
-        logger.warn({ code, peerId }, 'pairing refused')
-        reply = encodePairingMessage({ type: 'join-reject', code: /^[A-Z][A-Z0-9_]{2,63}$/.test(code) ? code : 'PAIRING_FAILED', message: message.slice(0, 500) })
+        // Our refusals carry their own code and sentence; anything else (a stream that died
+        // mid-read) is logged with its code and answered generically.
+        const ours = err instanceof MeshError
+        const code = ours ? err.code : 'PAIRING_FAILED'
+        logger.warn({ code, cause: ours ? undefined : (err as { code?: string }).code, peerId }, 'pairing refused')
+        const message = ours ? err.message : 'the pairing request could not be read'
+        reply = encodePairingMessage({ type: 'join-reject', code, message: message.slice(0, 500) })
       }
       try {
         await frames.write(reply)

@@ -107,6 +107,8 @@ export function createRoster(deps: RosterDeps): Roster {
   const listeners = new Set<(e: RosterChangeEvent) => void>()
   let membership: Membership | undefined
   let memberList: RosterMember[] | undefined
+  let byPeer: Map<string, RosterMember> | undefined
+  let removedPeers: Set<string> | undefined
   let destroyed = false
 
   const peerOf = (publicKeyHex: string): string => {
@@ -158,7 +160,20 @@ export function createRoster(deps: RosterDeps): Roster {
       .sort((a, b) => a.addedAt - b.addedAt || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0))
     return memberList.map((m) => ({ ...m }))
   }
-  const isMember = (peerId: string): boolean => members().some((m) => m.peerId === peerId)
+  // The gater, the stream guards and every sync batch ask these: answer from indexes built
+  // once per membership change, not by copying and scanning the member list each time.
+  const memberIndex = (): Map<string, RosterMember> => {
+    if (byPeer === undefined) {
+      members()
+      byPeer = new Map((memberList ?? []).map((m) => [m.peerId, m]))
+    }
+    return byPeer
+  }
+  const removedIndex = (): Set<string> => {
+    removedPeers ??= new Set([...state().removed.keys()].map((publicKey) => peerOf(publicKey)))
+    return removedPeers
+  }
+  const isMember = (peerId: string): boolean => memberIndex().has(peerId)
 
   const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, peerOf })
 
@@ -182,6 +197,8 @@ export function createRoster(deps: RosterDeps): Roster {
     if (changed.has(events)) {
       membership = undefined
       memberList = undefined
+      byPeer = undefined
+      removedPeers = undefined
     }
     if (listeners.size === 0) return
     const payload = { members: members() }
@@ -267,9 +284,12 @@ export function createRoster(deps: RosterDeps): Roster {
       return writeEvent(signerSeed, 'remove', { publicKey: subjectHex, name: subject.name }, now)
     },
     members,
-    member: (peerId) => members().find((m) => m.peerId === peerId),
+    member: (peerId) => {
+      const m = memberIndex().get(peerId)
+      return m === undefined ? undefined : { ...m }
+    },
     isMember,
-    wasRemoved: (peerId) => [...state().removed.keys()].some((publicKey) => peerOf(publicKey) === peerId),
+    wasRemoved: (peerId) => removedIndex().has(peerId),
     find(query) {
       const all = members()
       const wanted = normalizeFingerprint(query)

@@ -1,22 +1,11 @@
 /** `instar mesh pair|peers|status|remove|leave`: the mesh of this machine, through its node's API. */
 import type { Command } from 'commander'
-import { createSystemClock } from '../mesh/clock.js'
+import { createSystemClock, type PeerView } from '../mesh/index.js'
 import { connectApi } from './api-client.js'
 import { addCommonOptions, type CommonOptions } from './cli-common.js'
 import { createOutput, formatDuration } from './cli-output.js'
 import { UsageError } from './errors.js'
 import { homePaths, resolveHome } from './paths.js'
-
-interface PeerJson {
-  name: string
-  peerId: string
-  fingerprint: string
-  self: boolean
-  connected: boolean
-  lastSeen: number | null
-  addresses: string[]
-  rttMs: number | null
-}
 
 function describeMode(mode: string): string {
   switch (mode) {
@@ -97,7 +86,7 @@ export function registerMesh(program: Command): void {
 
   addCommonOptions(mesh.command('peers').description('list every machine of the mesh, connected or not')).action(async (flags: CommonOptions) => {
     const out = createOutput(flags.json === true)
-    const { peers } = await api(flags).get<{ peers: PeerJson[] }>('/mesh/peers')
+    const { peers } = await api(flags).get<{ peers: PeerView[] }>('/mesh/peers')
     out.result({ peers }, () => {
       if (peers.length === 0) return 'no mesh yet: found one with "instar init --agent NAME" or join one with "instar mesh pair <invitation>"'
       const now = createSystemClock().now()

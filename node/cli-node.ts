@@ -8,10 +8,10 @@ import type { NodeStatus } from './api-server.js'
 import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
 import { createOutput, formatDuration } from './cli-output.js'
 import { loadConfig } from './config.js'
-import { NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
+import { NodeAlreadyRunningError, NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
 import { createLogger } from './logger.js'
 import { homePaths, resolveHome } from './paths.js'
-import { liveRunInfo, processAlive, readRunInfo } from './run-state.js'
+import { liveLockHolder, liveRunInfo, processAlive, readRunInfo } from './run-state.js'
 
 interface StartFlags extends CommonOptions {
   detach?: boolean
@@ -127,11 +127,8 @@ async function startDetached(home: string, apiPort: number | undefined, listen: 
   const paths = homePaths(home)
   // Fail fast, in this process, on what the child would refuse anyway.
   loadConfig(paths.config)
-  const already = liveRunInfo(paths)
-  if (already !== null) {
-    const { NodeAlreadyRunningError } = await import('./errors.js')
-    throw new NodeAlreadyRunningError(paths.home, already.pid)
-  }
+  const holder = liveLockHolder(paths)
+  if (holder !== null) throw new NodeAlreadyRunningError(paths.home, holder)
   mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 })
   const logFd = openSync(paths.logFile, 'a', 0o600)
   const args = [...process.execArgv, process.argv[1] ?? '', 'node', 'start', '--home', home]

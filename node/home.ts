@@ -3,7 +3,7 @@
  * through the identity keystore (0600 files in a 0700 folder); the API token is a 0600 file.
  */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import {
   fingerprint,
@@ -24,7 +24,7 @@ import { loadConfig, parseConfig, writeConfig, type Config } from './config.js'
 import { HomeAlreadyInitializedError, HomeNotInitializedError, NodeAlreadyRunningError, NodeError } from './errors.js'
 import { readToken } from './api-token.js'
 import { homePaths, type HomePaths } from './paths.js'
-import { liveRunInfo, processAlive } from './run-state.js'
+import { liveLockHolder } from './run-state.js'
 
 export interface InitOptions {
   home: string
@@ -51,9 +51,8 @@ export function defaultMachineName(): string {
 export async function initHome(options: InitOptions): Promise<InitResult> {
   const paths = homePaths(options.home)
   const warnings: string[] = []
-  const running = liveRunInfo(paths)
-  if (running !== null) throw new NodeAlreadyRunningError(paths.home, running.pid)
-  const lockHolder = readLockHolder(paths)
+  // A running node always holds the lock (from before it writes node.json until after it removes it).
+  const lockHolder = liveLockHolder(paths)
   if (lockHolder !== null) throw new NodeAlreadyRunningError(paths.home, lockHolder)
 
   const existing = [paths.machineKey, paths.agentKey, paths.config].find((p) => existsSync(p))
@@ -110,15 +109,6 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
     machine: { name: machineName, fingerprint: fingerprint(machine.publicKey), peerId: peerId.toString() },
     agent,
     warnings,
-  }
-}
-
-function readLockHolder(paths: HomePaths): number | null {
-  try {
-    const pid = Number.parseInt(readFileSync(paths.lockFile, 'utf8').trim(), 10)
-    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null
-  } catch {
-    return null
   }
 }
 

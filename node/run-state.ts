@@ -47,6 +47,12 @@ function readLockPid(path: string): number | null {
   }
 }
 
+/** The pid of a live process holding the data directory's lock, or null. */
+export function liveLockHolder(paths: HomePaths): number | null {
+  const pid = readLockPid(paths.lockFile)
+  return pid !== null && processAlive(pid) ? pid : null
+}
+
 export interface Lock {
   release(): void
 }

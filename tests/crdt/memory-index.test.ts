@@ -3,6 +3,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import * as Y from 'yjs'
 import { createMemoryIndex, type MemoryIndex } from '../../crdt/memory-index.js'
 import { createMemoryModel, type MemoryModel } from '../../crdt/memory-model.js'
+import { mulberry32 as prng } from '../support/seeded-random.js'
 
 const author = 'laptop'
 
@@ -15,18 +16,6 @@ function open(model: MemoryModel, db?: Database.Database): MemoryIndex {
   const index = createMemoryIndex(db === undefined ? { model } : { model, db })
   onTestFinished(() => index.close())
   return index
-}
-
-/** mulberry32: small, seeded, good enough to pick words and operations. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const WORDS = ['apple', 'banana', 'cherry', 'delta', 'echo', 'fox', 'garden', 'harbor', 'island', 'jungle', 'kite', 'lemon']

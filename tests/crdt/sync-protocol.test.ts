@@ -10,18 +10,7 @@ import {
   encodeSyncMessage,
   type SyncMessage,
 } from '../../crdt/sync-protocol.js'
-
-/** mulberry32: small, fast and good enough to drive a fuzzer reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 as prng } from '../support/seeded-random.js'
 
 function randomBytes(next: () => number, length: number): Uint8Array {
   const bytes = new Uint8Array(length)

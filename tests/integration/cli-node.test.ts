@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, runInstar } from '../support/cli.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
+import { processAlive } from '../../node/run-state.js'
 
 function parseJson<T>(text: string): T {
   return JSON.parse(text.trim().split('\n').at(-1) ?? '') as T
@@ -116,14 +117,7 @@ describe('instar node', () => {
     const home = await initHome()
     const first = await startDetached(home)
     process.kill(first.pid, 'SIGKILL')
-    await waitFor(() => {
-      try {
-        process.kill(first.pid, 0)
-        return false
-      } catch {
-        return true
-      }
-    }, { timeoutMs: 10_000, what: 'the killed node to exit' })
+    await waitFor(() => !processAlive(first.pid), { timeoutMs: 10_000, what: 'the killed node to exit' })
     expect(existsSync(join(home, 'run', 'node.json'))).toBe(true)
     const stale = await runInstar(['node', 'status', '--home', home])
     expect(stale.code).toBe(1)
@@ -137,14 +131,7 @@ describe('instar node', () => {
     const started = await startDetached(home)
     process.kill(started.pid, 'SIGTERM')
     await waitFor(() => !existsSync(join(home, 'run', 'node.json')), { timeoutMs: 2000, what: 'node.json to go' })
-    await waitFor(() => {
-      try {
-        process.kill(started.pid, 0)
-        return false
-      } catch {
-        return true
-      }
-    }, { timeoutMs: 2000, what: 'the process to exit' })
+    await waitFor(() => !processAlive(started.pid), { timeoutMs: 2000, what: 'the process to exit' })
   })
 
   it('says no node is running and exits 1 when stopping nothing', async () => {

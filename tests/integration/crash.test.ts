@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, runInstar } from '../support/cli.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
+import { processAlive } from '../../node/run-state.js'
 
 describe('crash safety', () => {
   it('keeps every acknowledged write across a SIGKILL during a burst', async () => {
@@ -38,14 +39,7 @@ describe('crash safety', () => {
     process.kill(first.pid, 'SIGKILL')
     killed = true
     await Promise.all(writers)
-    await waitFor(() => {
-      try {
-        process.kill(first.pid, 0)
-        return false
-      } catch {
-        return true
-      }
-    }, { timeoutMs: 10_000, what: 'the killed node to exit' })
+    await waitFor(() => !processAlive(first.pid), { timeoutMs: 10_000, what: 'the killed node to exit' })
 
     const second = await start()
     const response = await fetch(`${second.api}/memory?topic=burst`, { headers: { authorization: `Bearer ${token}` } })

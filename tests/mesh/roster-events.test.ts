@@ -14,6 +14,7 @@ import {
 } from '../../mesh/roster-events.js'
 import type { RosterEvent, RosterEventBody } from '../../mesh/roster-events.js'
 import { sealEnvelope } from '../../mesh/roster-records.js'
+import { mulberry32 as prng } from '../support/seeded-random.js'
 
 const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const hexOf = (n: number): string => toHex(keyPairFromSeed(seedOf(n)).publicKey)
@@ -36,18 +37,6 @@ function codeOf(run: () => unknown): string | undefined {
 /** Signs an arbitrary body text as a roster event, bypassing the canonical encoder. */
 function signedText(signer: number, text: string): Uint8Array {
   return sealEnvelope(ROSTER_EVENT_CONTEXT, seedOf(signer), text)
-}
-
-/** mulberry32: small, seeded, good enough for fuzzing. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('mesh id and peer id', () => {

@@ -2,12 +2,14 @@
  * Runs the real `instar` binary as a child process. Every node a test starts through it is
  * registered for cleanup: stopped by signal, and killed if it will not stop.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 import { createSystemClock } from '../../mesh/index.js'
+import { processAlive } from '../../node/run-state.js'
+import { waitFor } from './wait-for.js'
 
 const clock = createSystemClock()
 
@@ -43,28 +45,29 @@ export function runInstar(args: string[], options: { env?: NodeJS.ProcessEnv; ti
 
 /** Makes sure no node started on `home` outlives the test. */
 export function cleanupNodeOnFinish(home: string): void {
-  onTestFinished(() => {
+  onTestFinished(async () => {
+    const pids = new Set<number>()
     try {
-      const run = JSON.parse(readFileSync(join(home, 'run', 'node.json'), 'utf8')) as { pid: number }
-      killHard(run.pid)
+      pids.add((JSON.parse(readFileSync(join(home, 'run', 'node.json'), 'utf8')) as { pid: number }).pid)
     } catch {
       // no node.json: nothing running from this home
     }
     try {
       const pid = Number.parseInt(readFileSync(join(home, 'run', 'node.lock'), 'utf8'), 10)
-      if (pid > 0) killHard(pid)
+      if (pid > 0) pids.add(pid)
     } catch {
       // no lock
     }
+    for (const pid of pids) await killHard(pid)
   })
 }
 
-function killHard(pid: number): void {
+async function killHard(pid: number): Promise<void> {
   try {
     process.kill(pid, 'SIGKILL')
   } catch {
-    // already gone
+    return // already gone
   }
-  // Reap-free wait: poll until the pid is gone so the temp dir can be removed.
-  spawnSync('sh', ['-c', `for i in $(seq 1 50); do kill -0 ${pid} 2>/dev/null || exit 0; sleep 0.05; done`])
+  // Wait until it is gone so the temp dir can be removed (a zombie counts as gone).
+  await waitFor(() => !processAlive(pid), { timeoutMs: 5000, what: `pid ${pid} to exit` }).catch(() => undefined)
 }

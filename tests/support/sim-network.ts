@@ -11,18 +11,9 @@ import { createElection, type Election, type ElectionOptions, type TermStore, ty
 import { decodeElectionMessage, encodeElectionMessage, type ElectionMessage } from '../../mesh/election-protocol.js'
 import type { LeaseInterval } from '../../mesh/lease-log.js'
 import { silentLogger } from '../../mesh/logger.js'
+import { mulberry32 as seededRandom } from './seeded-random.js'
 
-/** mulberry32: a small seeded PRNG, enough for schedules and jitter. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom }
 
 export type ProcessState = 'running' | 'paused' | 'dead'
 
