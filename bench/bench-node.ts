@@ -3,7 +3,7 @@
  * election term kept in memory so the same machine can be stopped and started again.
  */
 import { generateMeshKey, generateSeed } from '../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type TermStore } from '../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type Mesh, type MeshMembership, type TermStore } from '../mesh/index.js'
 
 export const clock = createSystemClock()
 
@@ -12,12 +12,14 @@ export interface BenchNode {
   seed: Uint8Array
   name: string
   updates: Uint8Array[]
-  joined: JoinedMembership | null
+  joined: MeshMembership | null
   terms: TermStore
+  /** Runs as a witness: votes, never leads. */
+  witness: boolean
 }
 
 /** A machine record; `founder` gives it a new agent and mesh key. Not started. */
-export function benchNode(name: string, founder: boolean): BenchNode {
+export function benchNode(name: string, founder: boolean, witness = false): BenchNode {
   return {
     mesh: undefined as unknown as Mesh,
     seed: generateSeed(),
@@ -25,6 +27,7 @@ export function benchNode(name: string, founder: boolean): BenchNode {
     updates: [],
     joined: founder ? { agentName: 'bench', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null,
     terms: createMemoryTermStore(),
+    witness,
   }
 }
 
@@ -42,11 +45,11 @@ export async function startBenchMesh(n: BenchNode): Promise<void> {
         n.joined = j
       },
       persistMeshKeys: (k) => {
-        if (n.joined !== null) n.joined = { ...n.joined, meshKeys: k }
+        if (n.joined !== null && n.joined.role !== 'witness') n.joined = { ...n.joined, meshKeys: k }
       },
       termStore: n.terms,
     },
-    { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    { listen: ['/ip4/127.0.0.1/tcp/0'], role: n.witness ? 'witness' : 'member' },
   )
   await n.mesh.start()
 }

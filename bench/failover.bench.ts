@@ -1,8 +1,8 @@
 /**
  * Leadership on real loopback nodes (in-process, default election settings):
  * failover from an abrupt stop of the leader (its sockets close, as on SIGKILL) to another
- * node's lease acquisition, p50/p99 over FAILOVER_KILLS kills, for 3 and 5 nodes; graceful
- * hand-off time; election traffic per node per second.
+ * node's lease acquisition, p50/p99 over FAILOVER_KILLS kills, for 3 and 5 nodes and for two
+ * machines with a witness; graceful hand-off time; election traffic per node per second.
  */
 import { benchNode, clock, startBenchMesh as start, until, type BenchNode as Node } from './bench-node.js'
 import { percentile, report } from './report.js'
@@ -15,20 +15,28 @@ const leaderOf = (nodes: Node[]): Node | null => {
   return l.length === 1 ? (l[0] as Node) : null
 }
 
-async function cluster(size: number): Promise<Node[]> {
+/** Connected to every other member and witness. */
+const connectedToAll = (n: Node, size: number): boolean => n.mesh.peers().filter((p) => !p.self && p.connected).length === size - 1
+
+/** `size` machines, and with `witness` one more node that is the witness. */
+async function cluster(size: number, witness: boolean): Promise<Node[]> {
   const nodes: Node[] = []
-  for (let i = 0; i < size; i++) {
-    const n = benchNode(`n${i}`, i === 0)
+  const total = size + (witness ? 1 : 0)
+  for (let i = 0; i < total; i++) {
+    const isWitness = i === size
+    const n = benchNode(isWitness ? 'witness' : `n${i}`, i === 0, isWitness)
     await start(n)
-    if (i > 0) await n.mesh.join((nodes[0] as Node).mesh.invite(900_000).token)
+    if (i > 0) await n.mesh.join((nodes[0] as Node).mesh.invite(900_000, isWitness ? 'witness' : 'member').token)
     nodes.push(n)
   }
-  await until(() => (nodes.every((a) => a.mesh.connectedMembers().length === size - 1) ? true : null))
+  await until(() => (nodes.every((a) => connectedToAll(a, total)) ? true : null))
   return nodes
 }
 
-for (const size of [3, 5]) {
-  const nodes = await cluster(size)
+for (const [size, witness] of [[3, false], [5, false], [2, true]] as const) {
+  const nodes = await cluster(size, witness)
+  const total = nodes.length
+  const shape = witness ? `${size}_machines_witness` : `${size}_nodes`
   await until(() => leaderOf(nodes))
   const times: number[] = []
   for (let k = 0; k < KILLS; k++) {
@@ -44,10 +52,10 @@ for (const size of [3, 5]) {
     await old.mesh.stop()
     times.push((await acquired) - t0)
     await start(old)
-    await until(() => (old.mesh.connectedMembers().length === size - 1 ? true : null))
+    await until(() => (connectedToAll(old, total) ? true : null))
   }
-  report('failover', `failover_${size}_nodes_p50`, percentile(times, 50), 'ms')
-  report('failover', `failover_${size}_nodes_p99`, percentile(times, 99), 'ms')
+  report('failover', `failover_${shape}_p50`, percentile(times, 50), 'ms')
+  report('failover', `failover_${shape}_p99`, percentile(times, 99), 'ms')
 
   if (size === 3) {
     const handoffs: number[] = []

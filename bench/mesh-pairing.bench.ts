@@ -30,6 +30,7 @@ async function node(name: string, membership: JoinedMembership | null, seed = ge
       rosterStore: n.store,
       membership,
       persistJoin: (j) => {
+        if (j.role === 'witness') throw new Error('bench machines join as members')
         n.joined = j
         n.keys = j.meshKeys
       },

@@ -130,6 +130,20 @@ export class PairingAlreadyMemberError extends MeshError {
   }
 }
 
+/** The invitation is for the other kind of joiner (a witness invitation used by a machine, or the reverse). */
+export class PairingRoleMismatchError extends MeshError {
+  readonly invitationRole: 'member' | 'witness'
+  constructor(invitationRole: 'member' | 'witness') {
+    super(
+      'PAIRING_ROLE_MISMATCH',
+      invitationRole === 'witness'
+        ? 'this invitation is for a witness, not a machine of the mesh: use it on the witness ("instar mesh pair <invitation> --home <witness home>"), or make a machine invitation with "instar mesh pair"'
+        : 'this invitation is for a machine of the mesh, not a witness: make a witness invitation on a member with "instar mesh pair --witness"',
+    )
+    this.invitationRole = invitationRole
+  }
+}
+
 /** A roster event failed verification (bad signature, bad id, unknown signer). */
 export class RosterEventInvalidError extends MeshError {
   readonly reason: string

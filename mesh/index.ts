@@ -13,7 +13,8 @@ export { createManualClock, createSystemClock } from './clock.js'
 export type { Clock, ManualClock, TimerHandle } from './clock.js'
 export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'
 export { createMesh } from './mesh-service.js'
-export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshOptions, MeshStatus } from './mesh-service.js'
+export { rosterVoters } from './voters.js'
+export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshMembership, MeshOptions, MeshStatus, WitnessMembership } from './mesh-service.js'
 export type { PeerView } from './peer-health.js'
 export type { Roster, RosterMember, RosterStore } from './roster.js'
 export type { Invitation } from './invitation.js'
@@ -35,6 +36,7 @@ export {
   PairingProofInvalidError,
   PairingRateLimitedError,
   PairingRefusedError,
+  PairingRoleMismatchError,
   PairingVersionUnsupportedError,
   RosterEventInvalidError,
   RosterMemberNotFoundError,

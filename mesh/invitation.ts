@@ -4,7 +4,13 @@
  *   token   = signToken(inviter machine seed, payload,
  *                       { kind: "instar-invitation", issuedAt: now, expiresAt: now + ttl })
  *   payload = { mesh: mesh id, peer: inviter peer id, addrs: inviter multiaddrs,
- *               secret: base64url of 32 random bytes }
+ *               secret: base64url of 32 random bytes, role?: "witness" }
+ *
+ * `role` says who the invitation is for. Absent, it invites a machine that becomes a member
+ * (and so reads tokens made before witnesses existed exactly as before); "witness" invites a
+ * witness, which votes in elections but never leads and receives no agent seed or mesh key.
+ * Any other value is refused. The inviter keeps the role of each pending invitation itself, so
+ * what the joiner is welcomed as never rests on what the joiner claims.
  *
  * One line of url-safe characters after `instar1.`, which still reads back after a chat app
  * wraps it or pads it with spaces. The signer key must be the key of `peer`, so whoever
@@ -51,6 +57,8 @@ const SECRET_LENGTH = 32
 const INVITE_ID_CONTEXT = 'instar/invite-id/v1'
 const SAS_CONTEXT = 'instar/pair-sas/v1'
 
+export type InvitationRole = 'member' | 'witness'
+
 export interface Invitation {
   meshId: string
   inviterPeerId: string
@@ -66,6 +74,8 @@ export interface Invitation {
   sas: string
   /** One line, `instar1.` and base64url. */
   token: string
+  /** Who the invitation is for: a machine that becomes a member, or a witness. */
+  role: InvitationRole
 }
 
 const payloadSchema = z.strictObject({
@@ -89,20 +99,38 @@ const payloadSchema = z.strictObject({
       }
       return bytes
     }),
+  role: z.literal('witness', { error: 'must be "witness" or absent' }).optional(),
 })
 
 export function createInvitation(
   inviterSeed: Uint8Array,
-  opts: { meshId: string; inviterPeerId: string; addresses: string[]; now: number; ttlMs: number; secret?: Uint8Array },
+  opts: {
+    meshId: string
+    inviterPeerId: string
+    addresses: string[]
+    now: number
+    ttlMs: number
+    secret?: Uint8Array
+    role?: InvitationRole
+  },
 ): Invitation {
   const { meshId, inviterPeerId, addresses, now, ttlMs } = opts
+  const role = opts.role ?? 'member'
+  if (role !== 'member' && role !== 'witness') throw new PairingInvitationMalformedError('role must be "member" or "witness"')
   if (!Number.isSafeInteger(now) || now < 0) throw new PairingInvitationMalformedError('now is not integer milliseconds')
   if (!Number.isSafeInteger(ttlMs) || ttlMs < MIN_INVITATION_TTL_MS || ttlMs > MAX_INVITATION_TTL_MS) {
     throw new PairingInvitationMalformedError('ttl out of range')
   }
   const secret = opts.secret ?? randomBytes(SECRET_LENGTH)
   assertSecret(secret)
-  const payload = { mesh: meshId, peer: inviterPeerId, addrs: [...addresses], secret: toBase64Url(secret) }
+  // A member invitation carries no role field, so it reads the same to a node of any version.
+  const payload = {
+    mesh: meshId,
+    peer: inviterPeerId,
+    addrs: [...addresses],
+    secret: toBase64Url(secret),
+    ...(role === 'witness' ? { role } : {}),
+  }
   const checked = payloadSchema.safeParse(payload)
   if (!checked.success) throw new PairingInvitationMalformedError(describeIssue(checked.error))
   const { publicKey } = keyPairFromSeed(inviterSeed)
@@ -122,6 +150,7 @@ export function createInvitation(
     expiresAt,
     sas: invitationSas(secret, publicKey, meshId),
     token,
+    role,
   }
 }
 
@@ -173,6 +202,7 @@ export function readInvitation(token: string, now: number): Invitation {
     expiresAt,
     sas: invitationSas(secret, signer, payload.mesh),
     token: token.replace(/\s+/g, ''),
+    role: payload.role ?? 'member',
   }
 }
 

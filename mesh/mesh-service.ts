@@ -1,7 +1,11 @@
 /**
  * The mesh of one machine: wires the libp2p host, the roster, the gater and protocol guard,
- * pairing, roster sync, reconnection and peer health. A machine that has not joined a mesh
- * yet runs the same host and becomes a member in place when `join` succeeds.
+ * pairing, roster sync, reconnection, peer health and the election. A machine that has not
+ * joined a mesh yet runs the same host and becomes a member in place when `join` succeeds.
+ *
+ * A witness (options.role 'witness') runs the same parts but joins with a witness invitation,
+ * holds only the agent's public key, never leads, and is reached only by the roster, identify,
+ * ping and election protocols: the agent's documents stay between members.
  */
 import type { Connection, PeerId, PeerInfo, Stream, StreamHandler } from '@libp2p/interface'
 import { fromHex, generateMeshKey, keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
@@ -20,15 +24,27 @@ import { createPeerHealth, type PeerView } from './peer-health.js'
 import { guardBuiltInProtocols, membersOnly } from './protocol-guard.js'
 import { createReconnector, type ReconnectOptions } from './reconnect.js'
 import { createRoster, type Roster, type RosterMember, type RosterStore } from './roster.js'
+import { rosterVoters } from './voters.js'
 import { machinePeerId } from './roster-events.js'
 import { createRosterSync } from './roster-sync.js'
 import { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
 
+/** What a member holds: the agent seed and the mesh key epochs. */
 export interface JoinedMembership {
+  role?: 'member'
   agentName: string
   agentSeed: Uint8Array
   meshKeys: MeshKey[]
 }
+
+/** What a witness holds: only the agent's public key, to check the roster's signatures. */
+export interface WitnessMembership {
+  role: 'witness'
+  agentName: string
+  agentPublicKey: Uint8Array
+}
+
+export type MeshMembership = JoinedMembership | WitnessMembership
 
 export interface MeshDeps {
   clock: Clock
@@ -36,10 +52,10 @@ export interface MeshDeps {
   machineSeed: Uint8Array
   machineName: string
   rosterStore: RosterStore
-  /** What the keystore holds: the agent and mesh keys, or null for a machine waiting to join. */
-  membership: JoinedMembership | null
+  /** What the keystore holds: the agent and mesh keys (a witness: the agent public key), or null for a machine waiting to join. */
+  membership: MeshMembership | null
   /** Persists what joining gave us, before the mesh starts using it. */
-  persistJoin(joined: JoinedMembership): void
+  persistJoin(joined: MeshMembership): void
   /** Persists mesh key epochs learned from the roster (after a removal). */
   persistMeshKeys(keys: MeshKey[]): void
   /** Where this node keeps its election term and vote (durable before it answers). */
@@ -59,16 +75,21 @@ export interface MeshOptions {
   pairing?: InviterOptions
   /** This machine's leadership priority: a reachable machine of higher priority leads. */
   priority?: number
+  /** 'witness': this machine joins meshes as a witness, which votes but never leads (default 'member'). */
+  role?: 'member' | 'witness'
   election?: ElectionOptions
 }
 
 export interface MeshStatus {
   member: boolean
+  /** This machine is the mesh's witness: it votes but never leads and holds no agent state. */
+  witness: boolean
   removed: boolean
   meshId: string | null
   agent: { name: string; publicKey: string } | null
   self: string
   members: number
+  witnesses: number
   connected: number
   pendingInvitations: number
   meshKeyEpoch: number
@@ -89,13 +110,14 @@ export interface Mesh {
   status(): MeshStatus
   peers(): PeerView[]
   roster(): Roster | null
-  invite(ttlMs: number): Invitation
+  /** A single-use invitation for a machine, or for a witness. */
+  invite(ttlMs: number, role?: 'member' | 'witness'): Invitation
   join(token: string, options?: { signal?: AbortSignal }): Promise<JoinSummary>
   remove(query: string): Promise<RosterMember>
   leave(): Promise<void>
   /** Serves a protocol to members only; streams from anyone else are reset. */
   handle(protocol: string, handler: StreamHandler, options?: { maxInboundStreams?: number }): Promise<void>
-  /** Opens a stream to a connected member. */
+  /** Opens a stream to a connected member (never to a witness). */
   openStream(peerId: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>
   connectedMembers(): string[]
   /** Fires when a connection to a member opens (once per connection) or the last one closes. */
@@ -126,7 +148,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   const { clock, logger } = deps
   const machine = keyPairFromSeed(deps.machineSeed)
   const selfPeerId = machinePeerId(machine.publicKey)
-  let state: (Membership & { agentPublicKey: Uint8Array; keys: MeshKey[] }) | null = null
+  const role = options.role ?? 'member'
+  /** agentSeed is null on a witness, which holds no agent key and no mesh keys. */
+  let state: { roster: Roster; agentName: string; agentSeed: Uint8Array | null; agentPublicKey: Uint8Array; keys: MeshKey[] } | null = null
   let joiningPeer: string | null = null
   let unsubscribe: (() => void) | null = null
   let pushTimer: { cancel(): void } | null = null
@@ -148,13 +172,23 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   }
 
   const policy: GaterPolicy = {
-    isMember: (peerId) => state?.roster.isMember(peerId) ?? false,
+    isMember: (peerId) => state?.roster.isParticipant(peerId) ?? false,
     wasRemoved: (peerId) => blocked.has(peerId) || (state?.roster.wasRemoved(peerId) ?? false),
     acceptsPairing: () => state !== null && inviter.acceptsPairing(),
     isJoining: (peerId) => peerId === joiningPeer,
   }
+  /** A member: may reach the agent's documents and every protocol. */
   const isMember = (peerId: string): boolean =>
     state !== null && !blocked.has(peerId) && !state.roster.wasRemoved(selfPeerId) && state.roster.isMember(peerId)
+  /** A member or a witness: may reach the roster, identify, ping and election protocols. */
+  const isParticipant = (peerId: string): boolean =>
+    state !== null && !blocked.has(peerId) && !state.roster.wasRemoved(selfPeerId) && state.roster.isParticipant(peerId)
+  /** The inviter's view: only a member holds what a welcome carries. */
+  const inviterMembership = (): Membership | null => {
+    if (state === null || state.agentSeed === null) return null
+    const { roster, agentName, agentSeed } = state
+    return { roster, agentName, agentSeed, meshKeys: () => state?.keys ?? [] }
+  }
   const host = await createMeshHost(
     { seed: deps.machineSeed, connectionGater: createConnectionGater(() => policy) },
     { listen: options.listen, mdns: options.mdns === true, ...(options.agentVersion === undefined ? {} : { agentVersion: options.agentVersion }) },
@@ -166,14 +200,14 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       clock,
       logger,
       machineSeed: deps.machineSeed,
-      membership: () => state,
+      membership: inviterMembership,
       addresses: () => host.addresses(),
       onJoined: () => undefined,
     },
     options.pairing,
   )
   const sync = createRosterSync({ libp2p, roster: () => state?.roster ?? null, logger })
-  const health = createPeerHealth({ clock, libp2p, logger, isMember }, { intervalMs: options.pingIntervalMs ?? 5000 })
+  const health = createPeerHealth({ clock, libp2p, logger, isMember: isParticipant }, { intervalMs: options.pingIntervalMs ?? 5000 })
   const reconnector = createReconnector(
     {
       clock,
@@ -182,8 +216,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       targets: () =>
         state === null || state.roster.wasRemoved(selfPeerId)
           ? []
-          : state.roster
-              .members()
+          : [...state.roster.members(), ...state.roster.witnesses()]
               .filter((m) => m.peerId !== selfPeerId && !blocked.has(m.peerId))
               .map((m) => ({ peerId: m.peerId, addresses: state?.roster.addressesOf(m.peerId) ?? [] })),
     },
@@ -194,13 +227,10 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   const ownPriority = options.priority ?? 0
   const voters = (): Voter[] => {
     if (state === null || state.roster.wasRemoved(selfPeerId)) return [{ peerId: selfPeerId, priority: ownPriority, canLead: false }]
-    return state.roster.members().map((m) => ({
-      peerId: m.peerId,
-      priority: m.peerId === selfPeerId ? ownPriority : (priorities.get(m.peerId) ?? 0),
-      canLead: true,
-    }))
+    return rosterVoters(state.roster, (peerId) => (peerId === selfPeerId ? ownPriority : (priorities.get(peerId) ?? 0)))
   }
-  // Before it is a member a machine must never lead: its only voter cannot lead.
+  // Before it is a member a machine must never lead: its only voter cannot lead. A witness is
+  // never a voter that can lead (rosterVoters), so it never stands.
   const election = createElection(
     {
       clock,
@@ -215,7 +245,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   )
   const transport = createElectionTransport({
     logger,
-    openStream: (peerId, protocol, streamOptions) => openMemberStream(peerId, protocol, streamOptions),
+    openStream: (peerId, protocol, streamOptions) => openParticipantStream(peerId, protocol, streamOptions),
     deliver: (from, message) => {
       if (message.type === 'request-vote' || message.type === 'heartbeat-reply') priorities.set(from, message.priority)
       election.receive(from, message)
@@ -225,8 +255,11 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   const connectedMembers = (): string[] =>
     [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && isMember(p))
 
+  const connectedParticipants = (): string[] =>
+    [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && isParticipant(p))
+
   const pushAll = (): void => {
-    for (const peerId of connectedMembers()) void sync.push(peerId)
+    for (const peerId of connectedParticipants()) void sync.push(peerId)
   }
 
   const onRosterChange = (): void => {
@@ -259,21 +292,24 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     reconnector.kick()
   }
 
-  const becomeMember = (joined: JoinedMembership, agentPublicKey: Uint8Array, initial?: Uint8Array): void => {
+  const becomeMember = (joined: MeshMembership, initial?: Uint8Array): void => {
+    const agentPublicKey = joined.role === 'witness' ? joined.agentPublicKey : keyPairFromSeed(joined.agentSeed).publicKey
     const roster = createRoster({ agentPublicKey, store: deps.rosterStore })
     if (initial !== undefined) roster.applyRemote(initial)
-    if (roster.members().length === 0) roster.found(joined.agentSeed, { publicKey: machine.publicKey, name: deps.machineName }, clock.now())
-    state = { roster, agentName: joined.agentName, agentSeed: joined.agentSeed, agentPublicKey, keys: [...joined.meshKeys], meshKeys: () => state?.keys ?? [] }
+    if (joined.role === 'witness') {
+      state = { roster, agentName: joined.agentName, agentSeed: null, agentPublicKey, keys: [] }
+    } else {
+      if (roster.members().length === 0) roster.found(joined.agentSeed, { publicKey: machine.publicKey, name: deps.machineName }, clock.now())
+      state = { roster, agentName: joined.agentName, agentSeed: joined.agentSeed, agentPublicKey, keys: [...joined.meshKeys] }
+    }
     unsubscribe = roster.on('roster:change', onRosterChange)
   }
 
   const onConnectionOpen = (event: CustomEvent<Connection>): void => {
     const peerId = event.detail.remotePeer.toString()
     health.seen(peerId)
-    if (isMember(peerId)) {
-      void sync.push(peerId)
-      emit('member:connect', { peerId })
-    }
+    if (isParticipant(peerId)) void sync.push(peerId)
+    if (isMember(peerId)) emit('member:connect', { peerId })
   }
   const onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
     const peerId = event.detail.toString()
@@ -284,7 +320,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
 
   const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
     const peerId = event.detail.id.toString()
-    if (!isMember(peerId) || event.detail.multiaddrs.length === 0) return
+    if (!isParticipant(peerId) || event.detail.multiaddrs.length === 0) return
     if (libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId)) return
     libp2p.dial(event.detail.multiaddrs, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => {
       logger.debug({ code: 'MESH_DIAL_FAILED', peerId, err: err.message }, 'dial to a discovered member failed')
@@ -292,22 +328,27 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   }
 
   if (deps.membership !== null) {
-    becomeMember(deps.membership, keyPairFromSeed(deps.membership.agentSeed).publicKey)
+    if ((deps.membership.role === 'witness') !== (role === 'witness')) {
+      throw new MeshError('MESH_ROLE_MISMATCH', `this machine runs as a ${role}, but its keys are those of a ${deps.membership.role ?? 'member'}`)
+    }
+    becomeMember(deps.membership)
   }
 
   const publishOwnAddresses = (): void => {
-    if (state === null || !state.roster.isMember(selfPeerId)) return
+    if (state === null || !state.roster.isParticipant(selfPeerId)) return
     const addresses = host.addresses()
     const current = state.roster.addressesOf(selfPeerId)
     if (addresses.length > 0 && addresses.join('\n') !== current.join('\n')) state.roster.publishAddresses(deps.machineSeed, addresses, clock.now())
   }
 
-  const openMemberStream = async (peerId: string, protocol: string, streamOptions?: { signal?: AbortSignal }) => {
-    if (!isMember(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
+  const openStreamIf = (admitted: (peerId: string) => boolean) => async (peerId: string, protocol: string, streamOptions?: { signal?: AbortSignal }) => {
+    if (!admitted(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
     const connection = libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
     if (connection === undefined) throw new MeshError('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
     return connection.newStream(protocol, streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal })
   }
+  const openMemberStream = openStreamIf(isMember)
+  const openParticipantStream = openStreamIf(isParticipant)
 
   const refuseLog = (peerId: string, protocol: string): void => {
     // A joiner's identify and ping reach us before it is a member; that is expected, not a warning.
@@ -321,12 +362,12 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     async start() {
       await host.start()
       await libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection), { maxInboundStreams: 4 })
-      await libp2p.handle(ROSTER_SYNC_PROTOCOL, membersOnly(isMember, (s, c) => sync.handle(s, c), refuseLog), { maxInboundStreams: 8 })
-      await guardBuiltInProtocols(libp2p, isMember, refuseLog)
+      await libp2p.handle(ROSTER_SYNC_PROTOCOL, membersOnly(isParticipant, (s, c) => sync.handle(s, c), refuseLog), { maxInboundStreams: 8 })
+      await guardBuiltInProtocols(libp2p, isParticipant, refuseLog)
       libp2p.addEventListener('connection:open', onConnectionOpen)
       libp2p.addEventListener('peer:discovery', onDiscovery)
       libp2p.addEventListener('peer:disconnect', onPeerDisconnect)
-      await libp2p.handle(ELECTION_PROTOCOL, membersOnly(isMember, (st, c) => transport.handle(st, c), refuseLog), { maxInboundStreams: 4 })
+      await libp2p.handle(ELECTION_PROTOCOL, membersOnly(isParticipant, (st, c) => transport.handle(st, c), refuseLog), { maxInboundStreams: 4 })
       publishOwnAddresses()
       health.start()
       reconnector.start()
@@ -349,12 +390,14 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       const roster = state?.roster
       return {
         member: state !== null && roster?.isMember(selfPeerId) === true,
+        witness: state !== null && roster?.isWitness(selfPeerId) === true,
         removed: roster?.wasRemoved(selfPeerId) ?? false,
         meshId: roster?.meshId ?? null,
         agent: state === null ? null : { name: state.agentName, publicKey: toHex(state.agentPublicKey) },
         self: selfPeerId,
         members: roster?.members().length ?? 0,
-        connected: connectedMembers().length,
+        witnesses: roster?.witnesses().length ?? 0,
+        connected: connectedParticipants().length,
         pendingInvitations: inviter.pending().length,
         meshKeyEpoch: state?.keys.at(-1)?.epoch ?? 0,
       }
@@ -362,11 +405,14 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     peers() {
       if (state === null) return []
       const roster = state.roster
-      return roster.members().map((m) => health.view(m, roster.addressesOf(m.peerId), m.peerId === selfPeerId))
+      return [...roster.members(), ...roster.witnesses()].map((m) => health.view(m, roster.addressesOf(m.peerId), m.peerId === selfPeerId))
     },
     roster: () => state?.roster ?? null,
-    invite(ttlMs) {
-      return inviter.invite(ttlMs)
+    invite(ttlMs, inviteRole = 'member') {
+      if (state !== null && state.agentSeed === null) {
+        throw new MeshError('MESH_NOT_MEMBER', 'a witness cannot invite: make invitations on a machine of the mesh')
+      }
+      return inviter.invite(ttlMs, inviteRole)
     },
     async join(token, joinOptions) {
       if (state !== null) throw new MeshError('PAIRING_ALREADY_MEMBER', 'this machine already belongs to a mesh; a machine joins one mesh only')
@@ -374,15 +420,15 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
         { clock, libp2p, machineSeed: deps.machineSeed, setJoining: (peerId) => (joiningPeer = peerId) },
         token,
         { name: deps.machineName, addresses: host.addresses() },
-        joinOptions,
+        { ...joinOptions, role },
       )
-      const joined: JoinedMembership = {
-        agentName: result.welcome.agent.name,
-        agentSeed: result.welcome.agent.seed,
-        meshKeys: result.welcome.meshKeys.map((k) => ({ epoch: k.epoch, key: k.key })),
-      }
+      const { welcome } = result
+      const joined: MeshMembership =
+        welcome.role === 'witness'
+          ? { role: 'witness', agentName: welcome.agent.name, agentPublicKey: welcome.agent.publicKey }
+          : { agentName: welcome.agent.name, agentSeed: welcome.agent.seed, meshKeys: welcome.meshKeys.map((k) => ({ epoch: k.epoch, key: k.key })) }
       deps.persistJoin(joined)
-      becomeMember(joined, result.agentPublicKey, result.welcome.roster)
+      becomeMember(joined, welcome.roster)
       // Now a voter: start the election afresh (a new timeout and the boot stickiness), so a
       // machine whose timer ran out while it waited to join does not stand before it has
       // heard the sitting leader's heartbeats.
@@ -391,14 +437,20 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       publishOwnAddresses()
       onRosterChange()
       logger.info({ mesh: result.invitation.meshId, inviter: result.invitation.inviterPeerId }, 'joined the mesh')
-      return { mesh: result.invitation.meshId, inviter: result.invitation.inviterPeerId, sas: result.invitation.sas, members: state!.roster.members() }
+      return {
+        mesh: result.invitation.meshId,
+        inviter: result.invitation.inviterPeerId,
+        sas: result.invitation.sas,
+        members: [...state!.roster.members(), ...state!.roster.witnesses()],
+      }
     },
     async remove(query) {
       if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
       const roster = state.roster
       const subject = roster.find(query)
       roster.remove(deps.machineSeed, fromHex(subject.publicKey), clock.now())
-      if (subject.peerId !== selfPeerId) {
+      // A witness never held a mesh key, so its removal needs no new epoch.
+      if (subject.peerId !== selfPeerId && subject.role === 'member') {
         // A new epoch sealed to the remaining members only: the removed machine cannot read what follows.
         const next = Math.max(roster.latestEpoch(), state.keys.at(-1)?.epoch ?? 0) + 1
         const key = generateMeshKey(next)
@@ -409,9 +461,12 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     },
     async leave() {
       if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
+      if (state.agentSeed === null) {
+        throw new MeshError('MESH_NOT_MEMBER', 'a witness cannot remove itself: remove it on a machine of the mesh with "instar mesh remove <name>"')
+      }
       const roster = state.roster
       // Tell the others before we go quiet: push the signed self-removal, then hang up.
-      const peers = connectedMembers()
+      const peers = connectedParticipants()
       leaving = true
       roster.remove(deps.machineSeed, machine.publicKey, clock.now())
       await Promise.all(peers.map((p) => sync.push(p)))

@@ -19,8 +19,16 @@
  *        { proof, welcome }
  *      after checking expiry, single use and the joiner's proof: proof =
  *      acceptProof(secret, transcript) shows the inviter holds the secret too, and welcome =
- *      sealTo(joiner X25519 key, encodeWelcome(w), aad = transcript) carries the agent seed,
- *      the mesh key epochs and the roster (already holding the signed `add` of the joiner).
+ *      sealTo(joiner X25519 key, encodeWelcome(w), aad = transcript). What w holds depends on
+ *      the role of the invitation (the inviter's own record of it, never the joiner's claim):
+ *        member   { meshId, agent: { name, seed }, meshKeys: [{ epoch, key }], roster }
+ *                 the agent seed, the mesh key epochs and the roster (already holding the
+ *                 signed `add` of the joiner); no role field, as before witnesses existed.
+ *        witness  { role: "witness", meshId, agent: { name, publicKey }, roster }
+ *                 only the agent's public key (an Ed25519 point), no mesh key, and the roster
+ *                 (already holding the signed witness entry of the joiner).
+ *      The joiner knows from its invitation which kind to expect and refuses the other kind,
+ *      so a witness is never handed secrets and a machine never settles for a witness's share.
  *   or inviter → joiner  JOIN_REJECT (type 3)
  *        { code, message }
  *      code is one of the PAIRING_* error codes, message one line for a person to read.
@@ -70,13 +78,28 @@ export type PairingMessage =
   | { type: 'join-accept'; proof: Uint8Array; welcome: Uint8Array }
   | { type: 'join-reject'; code: string; message: string }
 
-export interface Welcome {
+export type WelcomeRole = 'member' | 'witness'
+
+/** What a machine joining as a member receives: everything it needs to act for the agent. */
+export interface MemberWelcome {
+  role: 'member'
   meshId: string
   agent: { name: string; seed: Uint8Array }
   meshKeys: Array<{ epoch: number; key: Uint8Array }>
   /** A Yjs update holding the roster document. */
   roster: Uint8Array
 }
+
+/** What a witness receives: enough to verify and vote, nothing to sign or decrypt with. */
+export interface WitnessWelcome {
+  role: 'witness'
+  meshId: string
+  agent: { name: string; publicKey: Uint8Array }
+  /** A Yjs update holding the roster document. */
+  roster: Uint8Array
+}
+
+export type Welcome = MemberWelcome | WitnessWelcome
 
 // ---- field schemas (shared with invitation.ts) -------------------------------------------
 
@@ -159,7 +182,7 @@ const joinRejectSchema = z.strictObject({
   message: rejectMessageSchema,
 })
 
-const welcomeSchema = z.strictObject({
+const memberWelcomeSchema = z.strictObject({
   meshId: meshIdSchema,
   agent: z.strictObject({
     name: nameSchema,
@@ -179,6 +202,16 @@ const welcomeSchema = z.strictObject({
     .min(1, 'must hold at least one key')
     .max(MAX_MESH_KEYS, `must hold at most ${MAX_MESH_KEYS} keys`)
     .refine((keys) => new Set(keys.map((k) => k.epoch)).size === keys.length, { message: 'repeats an epoch' }),
+  roster: bytesSchema({ max: MAX_ROSTER_BYTES }),
+})
+
+const witnessWelcomeSchema = z.strictObject({
+  role: z.literal('witness', { error: 'must be "witness"' }),
+  meshId: meshIdSchema,
+  agent: z.strictObject({
+    name: nameSchema,
+    publicKey: ed25519PublicKeySchema,
+  }),
   roster: bytesSchema({ max: MAX_ROSTER_BYTES }),
 })
 
@@ -312,13 +345,31 @@ export function checkProof(expected: Uint8Array, got: Uint8Array, side: 'joiner'
 // ---- welcome ------------------------------------------------------------------------------
 
 export function encodeWelcome(w: Welcome): Uint8Array {
-  const body = {
-    meshId: w.meshId,
-    agent: { name: w.agent.name, seed: b64(w.agent.seed) },
-    meshKeys: w.meshKeys.map((k) => ({ epoch: k.epoch, key: b64(k.key) })),
-    roster: b64(w.roster),
+  let body: Record<string, unknown>
+  let schema: z.ZodType
+  switch (w.role) {
+    case 'member':
+      schema = memberWelcomeSchema
+      body = {
+        meshId: w.meshId,
+        agent: { name: w.agent.name, seed: b64(w.agent.seed) },
+        meshKeys: w.meshKeys.map((k) => ({ epoch: k.epoch, key: b64(k.key) })),
+        roster: b64(w.roster),
+      }
+      break
+    case 'witness':
+      schema = witnessWelcomeSchema
+      body = {
+        role: 'witness',
+        meshId: w.meshId,
+        agent: { name: w.agent.name, publicKey: b64(w.agent.publicKey) },
+        roster: b64(w.roster),
+      }
+      break
+    default:
+      throw new PairingFrameMalformedError(`cannot encode welcome: unknown role ${String((w as { role?: unknown }).role)}`)
   }
-  const checked = welcomeSchema.safeParse(body)
+  const checked = schema.safeParse(body)
   if (!checked.success) throw new PairingFrameMalformedError(`cannot encode welcome: ${describeIssue(checked.error)}`)
   const bytes = new TextEncoder().encode(JSON.stringify(body))
   if (bytes.length > MAX_WELCOME_BYTES) {
@@ -327,14 +378,34 @@ export function encodeWelcome(w: Welcome): Uint8Array {
   return bytes
 }
 
-/** Throws PairingFrameMalformedError on anything wrong; never any other error. */
-export function decodeWelcome(bytes: Uint8Array): Welcome {
+/**
+ * Decodes a welcome of the kind `role` the joiner's invitation announced. Throws
+ * PairingFrameMalformedError on anything wrong, a welcome of the other kind included; never
+ * any other error.
+ */
+export function decodeWelcome(bytes: Uint8Array, role: 'member'): MemberWelcome
+export function decodeWelcome(bytes: Uint8Array, role: 'witness'): WitnessWelcome
+export function decodeWelcome(bytes: Uint8Array, role: WelcomeRole): Welcome
+export function decodeWelcome(bytes: Uint8Array, role: WelcomeRole): Welcome {
   try {
+    if (role !== 'member' && role !== 'witness') throw new PairingFrameMalformedError('cannot decode welcome: unknown role expected')
     if (!(bytes instanceof Uint8Array)) throw new PairingFrameMalformedError('welcome is not bytes')
     if (bytes.length > MAX_WELCOME_BYTES) {
       throw new PairingFrameMalformedError(`welcome of ${bytes.length} bytes exceeds the ${MAX_WELCOME_BYTES}-byte limit`)
     }
-    return parseBody(welcomeSchema, bytes, 'welcome')
+    const parsed = parseJson(bytes, 'welcome')
+    // The schemas would refuse the other kind anyway; this says so in words a person can act on.
+    const carriesRole = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.hasOwn(parsed, 'role')
+    if (role === 'witness') {
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && !carriesRole) {
+        throw new PairingFrameMalformedError('welcome is a member\'s welcome where a witness\'s was expected')
+      }
+      return checkBody(witnessWelcomeSchema, parsed, 'welcome')
+    }
+    if (carriesRole && (parsed as { role?: unknown }).role === 'witness') {
+      throw new PairingFrameMalformedError('welcome is a witness\'s welcome where a member\'s was expected')
+    }
+    return { role: 'member', ...checkBody(memberWelcomeSchema, parsed, 'welcome') }
   } catch (err) {
     if (err instanceof PairingFrameMalformedError) throw err
     throw new PairingFrameMalformedError('undecodable welcome', { cause: err })
@@ -352,6 +423,11 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** UTF-8, bounded nesting, JSON without prototype keys, then the schema. */
 function parseBody<S extends z.ZodType>(schema: S, body: Uint8Array, what: string): z.output<S> {
+  return checkBody(schema, parseJson(body, what), what)
+}
+
+/** UTF-8, bounded nesting, JSON without prototype keys; the value is not yet trusted. */
+function parseJson(body: Uint8Array, what: string): unknown {
   let text: string
   try {
     text = utf8Decoder.decode(body)
@@ -371,6 +447,10 @@ function parseBody<S extends z.ZodType>(schema: S, body: Uint8Array, what: strin
     throw new PairingFrameMalformedError(`${what} body is not JSON`)
   }
   if (forbidden !== undefined) throw new PairingFrameMalformedError(`${what} body holds the forbidden key "${forbidden}"`)
+  return parsed
+}
+
+function checkBody<S extends z.ZodType>(schema: S, parsed: unknown, what: string): z.output<S> {
   const result = schema.safeParse(parsed)
   if (!result.success) throw new PairingFrameMalformedError(`${what} ${describeIssue(result.error)}`)
   return result.data

@@ -3,6 +3,9 @@
  * expiring), rate-limits attempts per peer, checks the joiner's proof, adds it to the roster
  * and answers with its own proof and the welcome box; every refusal is answered with a
  * JOIN_REJECT frame (the joiner must be able to read why) and logged with its code.
+ * An invitation is for a machine (added as a member, welcomed with the agent seed and mesh
+ * keys) or for a witness (added as a witness, welcomed with the agent's public key only);
+ * the inviter's own pending record decides which, never the joiner.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -16,10 +19,11 @@ import {
   PairingInvitationUsedError,
   PairingPeerMismatchError,
   PairingRateLimitedError,
+  PairingRoleMismatchError,
 } from './errors.js'
 import { frameStream } from './frame-stream.js'
 import type { MeshLibp2p } from './host.js'
-import { createInvitation, readInvitation, type Invitation } from './invitation.js'
+import { createInvitation, readInvitation, type Invitation, type InvitationRole } from './invitation.js'
 import type { MeshLogger } from './logger.js'
 import {
   MAX_PAIRING_FRAME,
@@ -51,7 +55,7 @@ export interface InviterDeps {
   machineSeed: Uint8Array
   membership(): Membership | null
   addresses(): string[]
-  onJoined(event: { peerId: string; name: string; sas: string }): void
+  onJoined(event: { peerId: string; name: string; sas: string; role: InvitationRole }): void
 }
 
 export interface InviterOptions {
@@ -69,10 +73,11 @@ export interface PendingInvitationView {
   inviteId: string
   expiresAt: number
   sas: string
+  role: InvitationRole
 }
 
 export interface Inviter {
-  invite(ttlMs: number): Invitation
+  invite(ttlMs: number, role?: InvitationRole): Invitation
   /** Whether an unknown peer may connect to pair: an invitation is open or recently closed. */
   acceptsPairing(): boolean
   pending(): PendingInvitationView[]
@@ -110,6 +115,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
     }
     if (member.roster.wasRemoved(peerId)) throw new MeshError('PAIRING_PEER_REMOVED', 'this machine was removed from the mesh and cannot rejoin with the same key; run "instar init --force" on it')
     if (member.roster.isMember(peerId)) throw new PairingAlreadyMemberError('this machine is already a member of the mesh')
+    if (member.roster.isWitness(peerId)) throw new PairingAlreadyMemberError('this machine is already a witness of the mesh')
     const { invitation } = entry
     const transcript = pairingTranscript({
       inviteId: invitation.inviteId,
@@ -120,21 +126,34 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
     })
     checkProof(joinProof(invitation.secret, transcript), message.proof, 'joiner')
     entry.used = true
-    member.roster.add(deps.machineSeed, { publicKey: message.joiner.publicKey, name: message.joiner.name }, now)
-    const welcome: Welcome = {
-      meshId: invitation.meshId,
-      agent: { name: member.agentName, seed: member.agentSeed },
-      meshKeys: member.meshKeys().map((k) => ({ epoch: k.epoch, key: k.key })),
-      roster: member.roster.encodeState(),
+    const subject = { publicKey: message.joiner.publicKey, name: message.joiner.name }
+    let welcome: Welcome
+    if (invitation.role === 'witness') {
+      member.roster.addWitness(deps.machineSeed, subject, now)
+      welcome = {
+        role: 'witness',
+        meshId: invitation.meshId,
+        agent: { name: member.agentName, publicKey: keyPairFromSeed(member.agentSeed).publicKey },
+        roster: member.roster.encodeState(),
+      }
+    } else {
+      member.roster.add(deps.machineSeed, subject, now)
+      welcome = {
+        role: 'member',
+        meshId: invitation.meshId,
+        agent: { name: member.agentName, seed: member.agentSeed },
+        meshKeys: member.meshKeys().map((k) => ({ epoch: k.epoch, key: k.key })),
+        roster: member.roster.encodeState(),
+      }
     }
     const box = sealTo(x25519PublicFromEd25519(message.joiner.publicKey), encodeWelcome(welcome), transcript)
-    deps.onJoined({ peerId, name: message.joiner.name, sas: invitation.sas })
-    logger.info({ peerId, name: message.joiner.name }, 'machine joined the mesh by invitation')
+    deps.onJoined({ peerId, name: message.joiner.name, sas: invitation.sas, role: invitation.role })
+    logger.info({ peerId, name: message.joiner.name, role: invitation.role }, `${invitation.role === 'witness' ? 'witness' : 'machine'} joined the mesh by invitation`)
     return encodePairingMessage({ type: 'join-accept', proof: acceptProof(invitation.secret, transcript), welcome: box })
   }
 
   return {
-    invite(ttlMs) {
+    invite(ttlMs, role = 'member') {
       const member = deps.membership()
       if (member === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet; found one with "instar init --agent NAME" or join one')
       const now = clock.now()
@@ -145,6 +164,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         addresses: deps.addresses().slice(0, 16),
         now,
         ttlMs,
+        role,
       })
       pending.set(invitation.inviteId, { invitation, used: false })
       return invitation
@@ -154,7 +174,12 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       return pending.size > 0
     },
     pending() {
-      return open(clock.now()).map((e) => ({ inviteId: e.invitation.inviteId, expiresAt: e.invitation.expiresAt, sas: e.invitation.sas }))
+      return open(clock.now()).map((e) => ({
+        inviteId: e.invitation.inviteId,
+        expiresAt: e.invitation.expiresAt,
+        sas: e.invitation.sas,
+        role: e.invitation.role,
+      }))
     },
     async handle(stream, connection) {
       const peerId = connection.remotePeer.toString()
@@ -196,9 +221,20 @@ export interface JoinResult {
   agentPublicKey: Uint8Array
 }
 
-/** Joins the mesh an invitation names; throws the inviter's refusal code when it refuses. */
-export async function joinMesh(deps: JoinDeps, token: string, joiner: { name: string; addresses: string[] }, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JoinResult> {
+/**
+ * Joins the mesh an invitation names, as a member or (role "witness") as a witness; throws
+ * PairingRoleMismatchError before dialling when the invitation is for the other kind, and the
+ * inviter's refusal code when it refuses.
+ */
+export async function joinMesh(
+  deps: JoinDeps,
+  token: string,
+  joiner: { name: string; addresses: string[] },
+  options: { timeoutMs?: number; signal?: AbortSignal; role?: InvitationRole } = {},
+): Promise<JoinResult> {
+  const role = options.role ?? 'member'
   const invitation = readInvitation(token, deps.clock.now())
+  if (invitation.role !== role) throw new PairingRoleMismatchError(invitation.role)
   const machine = keyPairFromSeed(deps.machineSeed)
   if (invitation.inviterPeerId === machinePeerId(machine.publicKey)) {
     throw new PairingAlreadyMemberError('this invitation was made by this very machine; run "instar mesh pair <invitation>" on the new machine')
@@ -252,12 +288,12 @@ export async function joinMesh(deps: JoinDeps, token: string, joiner: { name: st
   checkProof(acceptProof(invitation.secret, transcript), reply.proof, 'inviter')
   let welcome: Welcome
   try {
-    welcome = decodeWelcome(openSealed(machine.x25519SecretKey, reply.welcome, transcript))
+    welcome = decodeWelcome(openSealed(machine.x25519SecretKey, reply.welcome, transcript), role)
   } catch (err) {
     if (err instanceof MeshError) throw err
     throw new MeshError('PAIRING_WELCOME_INVALID', 'the inviter\'s welcome box could not be opened', { cause: err })
   }
-  const agentPublicKey = keyPairFromSeed(welcome.agent.seed).publicKey
+  const agentPublicKey = welcome.role === 'witness' ? welcome.agent.publicKey : keyPairFromSeed(welcome.agent.seed).publicKey
   if (welcome.meshId !== invitation.meshId || meshIdFromAgentKey(agentPublicKey) !== invitation.meshId) {
     throw new MeshError('PAIRING_WELCOME_INVALID', 'the welcome names another mesh than the invitation')
   }

@@ -1,4 +1,4 @@
-/** Last-seen times and round-trip times of members, from connections and periodic pings. */
+/** Last-seen times and round-trip times of members and witnesses, from connections and periodic pings. */
 import type { Clock, TimerHandle } from './clock.js'
 import type { MeshLibp2p } from './host.js'
 import type { MeshLogger } from './logger.js'
@@ -8,6 +8,8 @@ export interface PeerView {
   name: string
   peerId: string
   fingerprint: string
+  /** A member, or the witness that votes but never leads. */
+  role: 'member' | 'witness'
   self: boolean
   connected: boolean
   /** Milliseconds since the epoch when this node last heard from the peer, or null if never. */
@@ -67,6 +69,7 @@ export function createPeerHealth(
         name: member.name,
         peerId: member.peerId,
         fingerprint: member.fingerprint,
+        role: member.role,
         self,
         connected: isConnected,
         lastSeen: self ? deps.clock.now() : (lastSeen.get(member.peerId) ?? null),

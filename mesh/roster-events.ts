@@ -5,21 +5,26 @@
  *   stored    = the signed envelope of roster-records.ts, context 'instar/roster-event/v1'
  *   event id  = hex sha256(stored bytes)
  *
- * `genesis` is signed by the agent key and adds the founding machine; `add` and `remove`
- * are signed by a member machine. deps are the ids of the heads the signer knew, sorted.
+ * `genesis` is signed by the agent key and adds the founding machine; `add`, `remove` and
+ * `witness` are signed by a member machine. deps are the ids of the heads the signer knew,
+ * sorted. A witness votes in the election of a two-machine mesh but never leads: it holds
+ * no key, receives no state and signs no roster event.
  *
  * Membership is a pure function of the events, the same on every machine whatever order
  * they arrived in:
  * - Events are ordered topologically by deps, ties by id. An event whose deps (or their
  *   deps) are not all present is pending: left out until they arrive.
  * - The genesis signed by the agent key with the lowest id founds the mesh.
- * - An add or remove counts only if its signer was a member in the state computed from
- *   the event's causal ancestors alone (what the signer could have known).
+ * - An add, remove or witness counts only if its signer was a member in the state computed
+ *   from the event's causal ancestors alone (what the signer could have known). Only
+ *   genesis/add subjects can sign: a witness never can.
  * - Members are the subjects of counted genesis/add events minus the subjects of any
  *   counted remove: removal wins over a concurrent add; a removed machine never returns.
- * - An add signed by a removed machine that is not a causal ancestor of that removal is
- *   dropped, with everything that depended on it, so a machine being removed cannot
- *   smuggle in another one concurrently.
+ * - Witnesses are the subjects of counted witness events minus members (member wins) and
+ *   minus the subjects of any counted remove (removal wins, in either role).
+ * - An add or witness signed by a removed machine that is not a causal ancestor of that
+ *   removal is dropped, with everything that depended on it, so a machine being removed
+ *   cannot smuggle in another one concurrently.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
@@ -34,7 +39,7 @@ export const ROSTER_EVENT_CONTEXT = 'instar/roster-event/v1'
 export const MAX_EVENT_BYTES = 16_384
 export const MAX_EVENT_DEPS = 64
 
-export type RosterEventType = 'genesis' | 'add' | 'remove'
+export type RosterEventType = 'genesis' | 'add' | 'remove' | 'witness'
 
 export interface RosterEventBody {
   v: 1
@@ -58,7 +63,7 @@ const eventCodec: EntryCodec<RosterEventBody> = {
   maxBytes: MAX_EVENT_BYTES,
   schema: z.strictObject({
     v: z.literal(1),
-    type: z.enum(['genesis', 'add', 'remove']),
+    type: z.enum(['genesis', 'add', 'remove', 'witness']),
     mesh: z.string().regex(/^m[0-9a-f]{32}$/),
     subject: z.strictObject({ publicKey: hex64, name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) }),
     signer: hex64,
@@ -122,6 +127,8 @@ export interface MembershipEntry {
 export interface Membership {
   /** Current members by public key hex. */
   members: Map<string, MembershipEntry>
+  /** Current witnesses by public key hex; never a current member. */
+  witnesses: Map<string, MembershipEntry>
   /** Removed machines: public key hex → id of the lowest-id remove that counts. */
   removed: Map<string, string>
   /** Ids of events that count. */
@@ -192,6 +199,7 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
   const ancestors: Bits[] = []
   const addsOf = new Map<string, number[]>()
   const removesOf = new Map<string, number[]>()
+  const witnessesOf = new Map<string, number[]>()
   let genesis: number | undefined
   for (let i = 0; i < n; i++) {
     const { body, id } = order[i] as RosterEvent
@@ -202,7 +210,8 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
       bits.or(ancestors[d] as Bits)
     }
     ancestors.push(bits)
-    const lists = body.type === 'remove' ? removesOf : addsOf
+    // Witness events live apart from addsOf: memberIn reads only addsOf, so a witness never signs.
+    const lists = body.type === 'remove' ? removesOf : body.type === 'witness' ? witnessesOf : addsOf
     const list = lists.get(body.subject.publicKey)
     if (list === undefined) lists.set(body.subject.publicKey, [i])
     else list.push(i)
@@ -217,7 +226,7 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
     (addsOf.get(publicKey) ?? []).some((j) => valid[j] === true && bits.has(j)) &&
     !(removesOf.get(publicKey) ?? []).some((j) => valid[j] === true && bits.has(j))
 
-  // Drops only grow, so this settles within as many rounds as there are adds.
+  // Drops only grow, so this settles within as many rounds as there are adds and witnesses.
   for (;;) {
     valid = new Array<boolean>(n).fill(false)
     for (let i = 0; i < n; i++) {
@@ -228,7 +237,7 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
     let grew = false
     for (let i = 0; i < n; i++) {
       const { body } = order[i] as RosterEvent
-      if (!valid[i] || body.type !== 'add') continue
+      if (!valid[i] || (body.type !== 'add' && body.type !== 'witness')) continue
       const removal = (removesOf.get(body.signer) ?? []).some((r) => valid[r] === true && !(ancestors[r] as Bits).has(i))
       if (removal) {
         dropped.add(i)
@@ -240,6 +249,7 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
 
   const result: Membership = {
     members: new Map(),
+    witnesses: new Map(),
     removed: new Map(),
     valid: new Set(),
     heads: [],
@@ -265,13 +275,18 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
       addedAt: body.at,
       eventId: id,
     }
-    // Several counted adds of one machine: the earliest (then lowest id) names it.
-    const known = result.members.get(subject)
+    // Several counted adds (or witness events) of one machine: the earliest (then lowest id) names it.
+    const role = body.type === 'witness' ? result.witnesses : result.members
+    const known = role.get(subject)
     if (known === undefined || entry.addedAt < known.addedAt || (entry.addedAt === known.addedAt && id < known.eventId)) {
-      result.members.set(subject, entry)
+      role.set(subject, entry)
     }
   }
-  for (const subject of result.removed.keys()) result.members.delete(subject)
+  for (const subject of result.removed.keys()) {
+    result.members.delete(subject)
+    result.witnesses.delete(subject)
+  }
+  for (const subject of result.members.keys()) result.witnesses.delete(subject)
   for (let i = 0; i < n; i++) if (valid[i] && !covered.has(i)) result.heads.push((order[i] as RosterEvent).id)
   result.heads.sort()
   return result

@@ -2,9 +2,12 @@
  * The roster: the signed list of machines in one mesh, kept in a Yjs document so it syncs
  * like every other document. Three maps, every value a signed, immutable entry:
  *
- *   events    event id → stored roster event (genesis/add/remove; see roster-events.ts)
+ *   events    event id → stored roster event (genesis/add/remove/witness; see roster-events.ts)
  *   addresses peer id → the machine's own signed address record (newest `at` wins)
  *   keys      epoch → a member's signed record sealing that mesh key to every member
+ *
+ * Participants are members and witnesses. A witness votes in the election but never leads,
+ * signs no event and is sealed no mesh key; only its address record is kept.
  *
  * Remote updates are untrusted: they land in a scratch document and only entries that
  * verify are copied in as our own. Membership is recomputed from the events (see
@@ -15,7 +18,7 @@ import { fingerprint, fromHex, keyPairFromSeed, toHex } from '../identity/index.
 import type { MeshKey } from '../identity/index.js'
 import { RosterEventInvalidError, RosterMemberNotFoundError, RosterNotMemberError } from './errors.js'
 import { AGENT_SIGNER, MAX_EVENT_DEPS, computeMembership, decodeRosterEvent, encodeRosterEvent, machinePeerId, meshIdFromAgentKey } from './roster-events.js'
-import type { Membership, RosterEvent, RosterEventType } from './roster-events.js'
+import type { Membership, MembershipEntry, RosterEvent, RosterEventType } from './roster-events.js'
 import { MAX_ADDRESS_LENGTH, MAX_ADDRESSES, createRosterRecords } from './roster-records.js'
 
 /** Persistence port: every local document update is appended; all are replayed on creation. */
@@ -33,6 +36,8 @@ export interface RosterMember {
   /** Peer id of the member that added it, or 'agent' for the founding machine. */
   addedBy: string
   addedAt: number
+  /** A witness votes in the election but never leads, signs nothing and holds no key. */
+  role: 'member' | 'witness'
 }
 
 export interface RosterDeps {
@@ -42,6 +47,7 @@ export interface RosterDeps {
 
 export interface RosterChangeEvent {
   members: RosterMember[]
+  witnesses: RosterMember[]
 }
 
 /**
@@ -56,19 +62,31 @@ export interface Roster {
   found(agentSeed: Uint8Array, founder: { publicKey: Uint8Array; name: string }, now: number): void
   /** Returns the event id (the existing one if already a member); RosterNotMemberError if the subject was removed. */
   add(signerSeed: Uint8Array, subject: { publicKey: Uint8Array; name: string }, now: number): string
-  /** A member may remove itself. RosterMemberNotFoundError if the subject is not a member; idempotent once removed. */
+  /**
+   * Adds a witness (votes, never leads); returns the event id (the existing one if already a witness).
+   * RosterNotMemberError if the signer is not a member or the subject was removed; RosterEventInvalidError if it is a member.
+   */
+  addWitness(signerSeed: Uint8Array, subject: { publicKey: Uint8Array; name: string }, now: number): string
+  /** A member may remove itself. RosterMemberNotFoundError if the subject is neither member nor witness; idempotent once removed. */
   remove(signerSeed: Uint8Array, subjectPublicKey: Uint8Array, now: number): string
-  /** Sorted by addedAt, then peer id. */
+  /** Members only, sorted by addedAt, then peer id. */
   members(): RosterMember[]
   member(peerId: string): RosterMember | undefined
   isMember(peerId: string): boolean
+  /** Witnesses only, sorted by addedAt, then peer id. */
+  witnesses(): RosterMember[]
+  isWitness(peerId: string): boolean
+  /** A member or a witness: the machines allowed to connect. */
+  isParticipant(peerId: string): boolean
+  /** The member or witness with this peer id. */
+  participant(peerId: string): RosterMember | undefined
   wasRemoved(peerId: string): boolean
-  /** By exact peer id, fingerprint (dashes optional) or name; RosterMemberNotFoundError if none or ambiguous. */
+  /** A member or witness by exact peer id, fingerprint (dashes optional) or name; RosterMemberNotFoundError if none or ambiguous. */
   find(query: string): RosterMember
   publishAddresses(seed: Uint8Array, addresses: string[], now: number): void
-  /** The newest record of a current member; [] for anyone else. */
+  /** The newest record of a current member or witness; [] for anyone else. */
   addressesOf(peerId: string): string[]
-  /** Seals `key` to every current member, signer included; epochs start at 1 and are published once. */
+  /** Seals `key` to every current member (never a witness), signer included; epochs start at 1 and are published once. */
   publishMeshKey(signerSeed: Uint8Array, key: MeshKey, now: number): void
   /** The epochs sealed to this machine by current members, sorted by epoch. */
   meshKeysFor(keyPairSeed: Uint8Array): MeshKey[]
@@ -107,7 +125,9 @@ export function createRoster(deps: RosterDeps): Roster {
   const listeners = new Set<(e: RosterChangeEvent) => void>()
   let membership: Membership | undefined
   let memberList: RosterMember[] | undefined
+  let witnessList: RosterMember[] | undefined
   let byPeer: Map<string, RosterMember> | undefined
+  let witnessByPeer: Map<string, RosterMember> | undefined
   let removedPeers: Set<string> | undefined
   let destroyed = false
 
@@ -147,8 +167,8 @@ export function createRoster(deps: RosterDeps): Roster {
     return membership
   }
 
-  const members = (): RosterMember[] => {
-    memberList ??= [...state().members.values()]
+  const listOf = (entries: Iterable<MembershipEntry>, role: RosterMember['role']): RosterMember[] =>
+    [...entries]
       .map((entry) => ({
         peerId: peerOf(entry.publicKey),
         publicKey: entry.publicKey,
@@ -156,24 +176,23 @@ export function createRoster(deps: RosterDeps): Roster {
         fingerprint: fingerprint(fromHex(entry.publicKey)),
         addedBy: entry.addedBy === AGENT_SIGNER ? AGENT_SIGNER : peerOf(entry.addedBy),
         addedAt: entry.addedAt,
+        role,
       }))
       .sort((a, b) => a.addedAt - b.addedAt || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0))
-    return memberList.map((m) => ({ ...m }))
-  }
+  const memberEntries = (): RosterMember[] => (memberList ??= listOf(state().members.values(), 'member'))
+  const witnessEntries = (): RosterMember[] => (witnessList ??= listOf(state().witnesses.values(), 'witness'))
+  const members = (): RosterMember[] => memberEntries().map((m) => ({ ...m }))
+  const witnesses = (): RosterMember[] => witnessEntries().map((m) => ({ ...m }))
   // The gater, the stream guards and every sync batch ask these: answer from indexes built
   // once per membership change, not by copying and scanning the member list each time.
-  const memberIndex = (): Map<string, RosterMember> => {
-    if (byPeer === undefined) {
-      members()
-      byPeer = new Map((memberList ?? []).map((m) => [m.peerId, m]))
-    }
-    return byPeer
-  }
+  const memberIndex = (): Map<string, RosterMember> => (byPeer ??= new Map(memberEntries().map((m) => [m.peerId, m])))
+  const witnessIndex = (): Map<string, RosterMember> => (witnessByPeer ??= new Map(witnessEntries().map((m) => [m.peerId, m])))
   const removedIndex = (): Set<string> => {
     removedPeers ??= new Set([...state().removed.keys()].map((publicKey) => peerOf(publicKey)))
     return removedPeers
   }
   const isMember = (peerId: string): boolean => memberIndex().has(peerId)
+  const isParticipant = (peerId: string): boolean => memberIndex().has(peerId) || witnessIndex().has(peerId)
 
   const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, peerOf })
 
@@ -197,11 +216,13 @@ export function createRoster(deps: RosterDeps): Roster {
     if (changed.has(events)) {
       membership = undefined
       memberList = undefined
+      witnessList = undefined
       byPeer = undefined
+      witnessByPeer = undefined
       removedPeers = undefined
     }
     if (listeners.size === 0) return
-    const payload = { members: members() }
+    const payload = { members: members(), witnesses: witnesses() }
     for (const fn of [...listeners]) fn(payload)
   }
 
@@ -274,12 +295,25 @@ export function createRoster(deps: RosterDeps): Roster {
       if (existing !== undefined) return existing.eventId
       return writeEvent(signerSeed, 'add', { publicKey: subjectHex, name: subject.name }, now)
     },
+    addWitness(signerSeed, subject, now) {
+      assertMember(signerSeed, 'only a member can add a witness')
+      const subjectHex = toHex(subject.publicKey)
+      if (state().removed.has(subjectHex)) {
+        throw new RosterNotMemberError(peerOf(subjectHex), 'it was removed from this mesh and cannot be added again')
+      }
+      if (state().members.has(subjectHex)) {
+        throw new RosterEventInvalidError('it is already a member of this mesh; a member cannot also be a witness')
+      }
+      const existing = state().witnesses.get(subjectHex)
+      if (existing !== undefined) return existing.eventId
+      return writeEvent(signerSeed, 'witness', { publicKey: subjectHex, name: subject.name }, now)
+    },
     remove(signerSeed, subjectPublicKey, now) {
       assertMember(signerSeed, 'only a member can remove a machine')
       const subjectHex = toHex(subjectPublicKey)
       const removal = state().removed.get(subjectHex)
       if (removal !== undefined) return removal
-      const subject = state().members.get(subjectHex)
+      const subject = state().members.get(subjectHex) ?? state().witnesses.get(subjectHex)
       if (subject === undefined) throw new RosterMemberNotFoundError(subjectHex)
       return writeEvent(signerSeed, 'remove', { publicKey: subjectHex, name: subject.name }, now)
     },
@@ -289,9 +323,16 @@ export function createRoster(deps: RosterDeps): Roster {
       return m === undefined ? undefined : { ...m }
     },
     isMember,
+    witnesses,
+    isWitness: (peerId) => witnessIndex().has(peerId),
+    isParticipant,
+    participant: (peerId) => {
+      const p = memberIndex().get(peerId) ?? witnessIndex().get(peerId)
+      return p === undefined ? undefined : { ...p }
+    },
     wasRemoved: (peerId) => removedIndex().has(peerId),
     find(query) {
-      const all = members()
+      const all = [...members(), ...witnesses()]
       const wanted = normalizeFingerprint(query)
       for (const tier of [
         all.filter((m) => m.peerId === query),
@@ -309,7 +350,7 @@ export function createRoster(deps: RosterDeps): Roster {
       }
       doc.transact(() => records.publishAddresses(seed, list, now))
     },
-    addressesOf: (peerId) => (isMember(peerId) ? records.addressesOf(peerId) : []),
+    addressesOf: (peerId) => (isParticipant(peerId) ? records.addressesOf(peerId) : []),
     publishMeshKey(signerSeed, key, now) {
       assertMember(signerSeed, 'only a member can publish a mesh key')
       doc.transact(() => records.publishMeshKey(signerSeed, key, now))

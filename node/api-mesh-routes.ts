@@ -21,7 +21,7 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: M
     return {
       ...status,
       leader: { peerId: leader.leader, term: leader.term, mode: leader.mode },
-      peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, connected: p.connected, self: p.self, sync: sync[p.peerId] ?? null })),
+      peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, role: p.role, connected: p.connected, self: p.self, sync: sync[p.peerId] ?? null })),
     }
   })
 
@@ -46,14 +46,14 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: M
         body: {
           type: 'object',
           additionalProperties: false,
-          properties: { ttlMs: { type: 'integer', minimum: MIN_TTL_MS, maximum: MAX_TTL_MS } },
+          properties: { ttlMs: { type: 'integer', minimum: MIN_TTL_MS, maximum: MAX_TTL_MS }, witness: { type: 'boolean' } },
         },
       },
     },
     async (request) => {
-      const body = (request.body ?? {}) as { ttlMs?: number }
-      const invitation = mesh.invite(body.ttlMs ?? 15 * 60_000)
-      return { invitation: invitation.token, expiresAt: new Date(invitation.expiresAt).toISOString(), sas: invitation.sas }
+      const body = (request.body ?? {}) as { ttlMs?: number; witness?: boolean }
+      const invitation = mesh.invite(body.ttlMs ?? 15 * 60_000, body.witness === true ? 'witness' : 'member')
+      return { invitation: invitation.token, expiresAt: new Date(invitation.expiresAt).toISOString(), sas: invitation.sas, role: invitation.role }
     },
   )
 
@@ -77,7 +77,8 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: M
         mesh: joined.mesh,
         inviter: joined.inviter,
         sas: joined.sas,
-        members: joined.members.map((m) => ({ name: m.name, peerId: m.peerId, fingerprint: m.fingerprint })),
+        witness: mesh.status().witness,
+        members: joined.members.map((m) => ({ name: m.name, peerId: m.peerId, fingerprint: m.fingerprint, role: m.role })),
       }
     },
   )
@@ -97,7 +98,7 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: M
     async (request) => {
       const { member } = request.body as { member: string }
       const removed = await mesh.remove(member)
-      return { removed: { name: removed.name, peerId: removed.peerId, fingerprint: removed.fingerprint } }
+      return { removed: { name: removed.name, peerId: removed.peerId, fingerprint: removed.fingerprint, role: removed.role } }
     },
   )
 

@@ -13,6 +13,8 @@ export interface NodeStatus {
   pid: number
   peerId: string
   agent: { name: string; publicKey: string } | null
+  /** 'witness' for a witness started by "instar relay start --witness". */
+  role: 'node' | 'witness'
   machine: { name: string; fingerprint: string; priority: number }
   addresses: string[]
   api: string

@@ -50,36 +50,42 @@ export function registerMesh(program: Command): void {
   addCommonOptions(
     mesh
       .command('pair [invitation]')
-      .description('without an argument: print an invitation for a new machine; with one: join the mesh it names')
-      .option('--ttl <duration>', 'how long the invitation stays valid (default 15m; 1m to 7d)'),
-  ).action(async (invitation: string | undefined, flags: CommonOptions & { ttl?: string }) => {
+      .description('without an argument: print an invitation for a new machine (or with --witness, for a witness); with one: join the mesh it names')
+      .option('--ttl <duration>', 'how long the invitation stays valid (default 15m; 1m to 7d)')
+      .option('--witness', 'invite a witness (instar relay start --witness) instead of a machine'),
+  ).action(async (invitation: string | undefined, flags: CommonOptions & { ttl?: string; witness?: boolean }) => {
     const out = createOutput(flags.json === true)
     if (invitation === undefined) {
       const ttlMs = flags.ttl === undefined ? 15 * 60_000 : parseTtl(flags.ttl)
-      const created = await api(flags).post<{ invitation: string; expiresAt: string; sas: string }>('/mesh/invitations', { ttlMs })
+      const witness = flags.witness === true
+      const created = await api(flags).post<{ invitation: string; expiresAt: string; sas: string; role: string }>('/mesh/invitations', { ttlMs, witness })
       out.result(created, () =>
         [
-          'Invitation (single use; run this on the new machine):',
+          witness ? 'Witness invitation (single use; run this on the witness, next to its --home):' : 'Invitation (single use; run this on the new machine):',
           '',
-          `  instar mesh pair ${created.invitation}`,
+          `  instar mesh pair ${created.invitation}${witness ? ' --home ~/.instar-relay' : ''}`,
           '',
           `expires ${created.expiresAt}`,
-          `the new machine will show the code ${created.sas}; check that it matches`,
+          `the ${witness ? 'witness' : 'new machine'} will show the code ${created.sas}; check that it matches`,
         ].join('\n'),
       )
       return
     }
     if (flags.ttl !== undefined) throw new UsageError('--ttl is for making an invitation, not for joining')
-    const joined = await api(flags, 60_000).post<{ mesh: string; inviter: string; sas: string; members: Array<{ name: string; peerId: string; fingerprint: string }> }>(
-      '/mesh/join',
-      { invitation: invitation.replace(/\s+/g, '') },
-    )
+    if (flags.witness === true) throw new UsageError('--witness is for making an invitation; a witness joins with a plain "instar mesh pair <invitation> --home <its home>"')
+    const joined = await api(flags, 60_000).post<{
+      mesh: string
+      inviter: string
+      sas: string
+      witness: boolean
+      members: Array<{ name: string; peerId: string; fingerprint: string; role: string }>
+    }>('/mesh/join', { invitation: invitation.replace(/\s+/g, '') })
     out.result(joined, () =>
       [
-        `joined mesh ${joined.mesh}`,
+        joined.witness ? `joined mesh ${joined.mesh} as its witness` : `joined mesh ${joined.mesh}`,
         `code ${joined.sas}: it must match the code the inviting machine showed`,
         'members:',
-        ...joined.members.map((m) => `  ${m.name.padEnd(16)} ${m.fingerprint}`),
+        ...joined.members.map((m) => `  ${m.name.padEnd(16)} ${m.fingerprint}${m.role === 'witness' ? '  (witness)' : ''}`),
       ].join('\n'),
     )
   })
@@ -93,7 +99,7 @@ export function registerMesh(program: Command): void {
       return peers
         .map((p) =>
           [
-            `${p.name}${p.self ? ' (this machine)' : ''}`,
+            `${p.name}${p.self ? ' (this machine)' : ''}${p.role === 'witness' ? ' (witness: votes, never leads)' : ''}`,
             `  fingerprint  ${p.fingerprint}`,
             `  peer id      ${p.peerId}`,
             `  connected    ${p.connected ? 'yes' : 'no'}${p.rttMs === null || p.self ? '' : `, rtt ${p.rttMs} ms`}`,
@@ -109,27 +115,30 @@ export function registerMesh(program: Command): void {
     const out = createOutput(flags.json === true)
     const s = await api(flags).get<{
       member: boolean
+      witness: boolean
       removed: boolean
       meshId: string | null
       agent: { name: string; publicKey: string } | null
       members: number
+      witnesses: number
       connected: number
       pendingInvitations: number
       meshKeyEpoch: number
       leader: { peerId: string | null; term: number; mode: string }
-      peers: Array<{ name: string; peerId: string; connected: boolean; self: boolean; sync: Record<string, { inSync: boolean; behind: number }> | null }>
+      peers: Array<{ name: string; peerId: string; role: string; connected: boolean; self: boolean; sync: Record<string, { inSync: boolean; behind: number }> | null }>
     }>('/mesh/status')
     out.result(s, () => {
       if (s.agent === null) return 'not in a mesh yet: join one with "instar mesh pair <invitation>"'
       if (s.removed) return `this machine was removed from the mesh of ${s.agent.name}`
       return [
-        `agent        ${s.agent.name}`,
+        `agent        ${s.agent.name}${s.witness ? ' (this machine is its witness)' : ''}`,
         `mesh         ${s.meshId ?? ''}`,
-        `members      ${s.members} (${s.connected} connected to this machine)`,
-        ...s.peers.map((p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}${describeSync(p.sync)}`),
-        `leader       ${s.peers.find((p) => p.peerId === s.leader.peerId)?.name ?? 'none'} (term ${s.leader.term}, ${s.leader.mode})`,
-        `invitations  ${s.pendingInvitations} open`,
-        `mesh key     epoch ${s.meshKeyEpoch}`,
+        `members      ${s.members}${s.witnesses > 0 ? ` and ${s.witnesses} witness` : ''} (${s.connected} connected to this machine)`,
+        ...s.peers.map(
+          (p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}${p.role === 'witness' ? ' (witness)' : ''}${describeSync(p.sync)}`,
+        ),
+        `leader       ${s.peers.find((p) => p.peerId === s.leader.peerId)?.name ?? 'none'} (term ${s.leader.term}, ${describeMode(s.leader.mode)})`,
+        ...(s.witness ? [] : [`invitations  ${s.pendingInvitations} open`, `mesh key     epoch ${s.meshKeyEpoch}`]),
       ].join('\n')
     })
   })
@@ -151,11 +160,15 @@ export function registerMesh(program: Command): void {
   )
 
   addCommonOptions(
-    mesh.command('remove <member>').description('remove a machine (by peer id, fingerprint or name) and rotate the mesh key'),
+    mesh.command('remove <member>').description('remove a machine or the witness (by peer id, fingerprint or name); a machine\'s removal rotates the mesh key'),
   ).action(async (member: string, flags: CommonOptions) => {
     const out = createOutput(flags.json === true)
-    const result = await api(flags).post<{ removed: { name: string; peerId: string; fingerprint: string } }>('/mesh/remove', { member })
-    out.result(result, () => `removed ${result.removed.name} (${result.removed.fingerprint}); the mesh key was rotated without it`)
+    const result = await api(flags).post<{ removed: { name: string; peerId: string; fingerprint: string; role: string } }>('/mesh/remove', { member })
+    out.result(result, () =>
+      result.removed.role === 'witness'
+        ? `removed the witness ${result.removed.name} (${result.removed.fingerprint}); it never held the mesh key`
+        : `removed ${result.removed.name} (${result.removed.fingerprint}); the mesh key was rotated without it`,
+    )
   })
 
   addCommonOptions(mesh.command('leave').description('remove this machine from its mesh')).action(async (flags: CommonOptions) => {

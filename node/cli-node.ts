@@ -13,7 +13,7 @@ import { createLogger } from './logger.js'
 import { homePaths, resolveHome } from './paths.js'
 import { liveLockHolder, liveRunInfo, processAlive, readRunInfo } from './run-state.js'
 
-interface StartFlags extends CommonOptions {
+export interface StartFlags extends CommonOptions {
   detach?: boolean
   apiPort?: string
   listen?: string[]
@@ -31,86 +31,92 @@ export function registerNode(program: Command): void {
       .option('--detach', 'run in the background and return once the node answers')
       .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0 picks a free one)')
       .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config.json)'),
-  ).action(async (flags: StartFlags) => {
-    const home = resolveHome(flags.home, process.env)
-    const apiPort = flags.apiPort === undefined ? undefined : parseIntOption('--api-port', flags.apiPort, 0, 65535)
-    const out = createOutput(flags.json === true)
-    if (flags.detach === true) {
-      const run = await startDetached(home, apiPort, flags.listen)
-      out.result(run, () => `node started in the background (pid ${run.pid}, api ${run.api}, peer id ${run.peerId})`)
-      return
-    }
-    const config = loadConfig(homePaths(home).config)
-    // Loaded here so that status and stop do not pay for libp2p's import.
-    const { startNode } = await import('./daemon.js')
-    const logger = createLogger(config.log.level)
-    const running = await startNode(
-      { clock, logger },
-      {
-        home,
-        ...(apiPort === undefined ? {} : { apiPort }),
-        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
-        faultHooks: process.env.INSTAR_FAULT_HOOKS === '1',
-      },
-    )
-    const status = running.status()
-    out.result(
-      { pid: status.pid, api: status.api, peerId: status.peerId, addresses: status.addresses },
-      () => `node running (pid ${status.pid}); api ${status.api}; peer id ${status.peerId}; Ctrl-C stops it`,
-    )
-    const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal)
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    await running.stopped
-    process.exit(0)
-  })
+  ).action(async (flags: StartFlags) => runStart(resolveHome(flags.home, process.env), flags, 'node'))
 
-  addCommonOptions(node.command('stop').description('stop the node running on this data directory')).action(
-    async (flags: CommonOptions) => {
-      const paths = homePaths(resolveHome(flags.home, process.env))
-      const out = createOutput(flags.json === true)
-      const run = liveRunInfo(paths)
-      if (run === null) throw new NodeNotRunningError(paths.home)
-      try {
-        await connectApi(paths).post('/node/stop', { reason: 'instar node stop' })
-      } catch (err) {
-        if (!(err instanceof NodeApiError) || err.code !== 'NODE_UNREACHABLE') throw err
-        // The API is wedged: fall back to the signal, which takes the same graceful path.
-        process.kill(run.pid, 'SIGTERM')
-      }
-      const gone = await waitFor(() => !processAlive(run.pid), 5000)
-      if (!gone) {
-        throw new NodeError('NODE_STOP_TIMEOUT', `the node (pid ${run.pid}) did not stop within 5 s; it may be stuck (kill ${run.pid})`)
-      }
-      out.result({ stopped: true, pid: run.pid }, () => `node stopped (pid ${run.pid})`)
-    },
+  addCommonOptions(node.command('stop').description('stop the node running on this data directory')).action((flags: CommonOptions) =>
+    runStop(resolveHome(flags.home, process.env), flags, 'node'),
   )
 
-  addCommonOptions(node.command('status').description('show the node running on this data directory')).action(
-    async (flags: CommonOptions) => {
-      const paths = homePaths(resolveHome(flags.home, process.env))
-      const out = createOutput(flags.json === true)
-      if (liveRunInfo(paths) === null) {
-        out.result({ running: false }, () => `no node is running on ${paths.home}`)
-        process.exitCode = 1
-        return
-      }
-      const s = await connectApi(paths).get<NodeStatus>('/node')
-      out.result(s, () =>
-        [
-          `node running on ${paths.home}`,
-          `  agent        ${s.agent === null ? 'none (not in a mesh yet)' : `${s.agent.name}`}`,
-          `  machine      ${s.machine.name}`,
-          `  fingerprint  ${s.machine.fingerprint}`,
-          `  peer id      ${s.peerId}`,
-          `  listening    ${s.addresses.join('\n               ')}`,
-          `  api          ${s.api}`,
-          `  pid          ${s.pid}`,
-          `  uptime       ${formatDuration(s.uptimeMs)}`,
-          `  version      ${s.version}`,
-        ].join('\n'),
-      )
+  addCommonOptions(node.command('status').description('show the node running on this data directory')).action((flags: CommonOptions) =>
+    runStatus(resolveHome(flags.home, process.env), flags, 'node'),
+  )
+}
+
+/** Starts the daemon of `home` in the foreground or detached; `what` names it in the output (a witness runs the same daemon). */
+export async function runStart(home: string, flags: StartFlags, what: 'node' | 'witness'): Promise<void> {
+  const apiPort = flags.apiPort === undefined ? undefined : parseIntOption('--api-port', flags.apiPort, 0, 65535)
+  const out = createOutput(flags.json === true)
+  if (flags.detach === true) {
+    const run = await startDetached(home, apiPort, flags.listen)
+    out.result(run, () => `${what} started in the background (pid ${run.pid}, api ${run.api}, peer id ${run.peerId})`)
+    return
+  }
+  const config = loadConfig(homePaths(home).config)
+  // Loaded here so that status and stop do not pay for libp2p's import.
+  const { startNode } = await import('./daemon.js')
+  const logger = createLogger(config.log.level)
+  const running = await startNode(
+    { clock, logger },
+    {
+      home,
+      ...(apiPort === undefined ? {} : { apiPort }),
+      ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+      faultHooks: process.env.INSTAR_FAULT_HOOKS === '1',
     },
+  )
+  const status = running.status()
+  out.result(
+    { pid: status.pid, api: status.api, peerId: status.peerId, addresses: status.addresses },
+    () => `${what} running (pid ${status.pid}); api ${status.api}; peer id ${status.peerId}; Ctrl-C stops it`,
+  )
+  const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal)
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  await running.stopped
+  process.exit(0)
+}
+
+export async function runStop(home: string, flags: CommonOptions, what: 'node' | 'witness'): Promise<void> {
+  const paths = homePaths(home)
+  const out = createOutput(flags.json === true)
+  const run = liveRunInfo(paths)
+  if (run === null) throw new NodeNotRunningError(paths.home)
+  try {
+    await connectApi(paths).post('/node/stop', { reason: what === 'node' ? 'instar node stop' : 'instar relay stop' })
+  } catch (err) {
+    if (!(err instanceof NodeApiError) || err.code !== 'NODE_UNREACHABLE') throw err
+    // The API is wedged: fall back to the signal, which takes the same graceful path.
+    process.kill(run.pid, 'SIGTERM')
+  }
+  const gone = await waitFor(() => !processAlive(run.pid), 5000)
+  if (!gone) {
+    throw new NodeError('NODE_STOP_TIMEOUT', `the ${what} (pid ${run.pid}) did not stop within 5 s; it may be stuck (kill ${run.pid})`)
+  }
+  out.result({ stopped: true, pid: run.pid }, () => `${what} stopped (pid ${run.pid})`)
+}
+
+export async function runStatus(home: string, flags: CommonOptions, what: 'node' | 'witness'): Promise<void> {
+  const paths = homePaths(home)
+  const out = createOutput(flags.json === true)
+  if (liveRunInfo(paths) === null) {
+    out.result({ running: false }, () => `no ${what} is running on ${paths.home}`)
+    process.exitCode = 1
+    return
+  }
+  const s = await connectApi(paths).get<NodeStatus>('/node')
+  out.result(s, () =>
+    [
+      `${s.role === 'witness' ? 'witness' : 'node'} running on ${paths.home}`,
+      `  agent        ${s.agent === null ? 'none (not in a mesh yet)' : `${s.agent.name}${s.role === 'witness' ? ' (as its witness)' : ''}`}`,
+      `  machine      ${s.machine.name}`,
+      `  fingerprint  ${s.machine.fingerprint}`,
+      `  peer id      ${s.peerId}`,
+      `  listening    ${s.addresses.join('\n               ')}`,
+      `  api          ${s.api}`,
+      `  pid          ${s.pid}`,
+      `  uptime       ${formatDuration(s.uptimeMs)}`,
+      `  version      ${s.version}`,
+    ].join('\n'),
   )
 }
 

@@ -6,6 +6,8 @@ export interface Output {
   /** Prints a result: the object as JSON, or the human text. */
   result(value: unknown, human: () => string): void
   warn(message: string): void
+  /** A line for the person at the terminal, on stderr so that --json output stays one object. */
+  note(message: string): void
 }
 
 export function createOutput(json: boolean, stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
@@ -16,6 +18,9 @@ export function createOutput(json: boolean, stdout: NodeJS.WritableStream = proc
     },
     warn(message) {
       stderr.write(`instar: warning: ${message}\n`)
+    },
+    note(message) {
+      stderr.write(`${message}\n`)
     },
   }
 }

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { registerInit } from './cli-init.js'
 import { registerMesh } from './cli-mesh.js'
 import { registerNode } from './cli-node.js'
+import { registerRelay } from './cli-relay.js'
 import { registerState } from './cli-state.js'
 import { reportError } from './cli-output.js'
 import { VERSION } from './version.js'
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerNode(program)
   registerMesh(program)
   registerState(program)
+  registerRelay(program)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()

@@ -31,6 +31,8 @@ const publicKeyHex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase he
 
 export const configSchema = z.strictObject({
   version: z.literal(1),
+  /** 'witness': this data directory runs a witness (instar relay start --witness), which votes but never leads. */
+  role: z.enum(['node', 'witness']).default('node'),
   machine: z.strictObject({
     name,
     priority: z.number().int().min(0).max(1000).default(0),

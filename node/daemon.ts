@@ -3,9 +3,9 @@
  * host and the local API together, writes run/node.json once it answers, and takes it all
  * down again in reverse order on stop.
  */
-import { fingerprint, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
+import { fingerprint, fromHex, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
 import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
-import { createMesh, type Clock, type Mesh } from '../mesh/index.js'
+import { createMesh, type Clock, type Mesh, type MeshMembership } from '../mesh/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { registerFaultRoutes } from './api-fault-routes.js'
@@ -78,6 +78,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     pid,
     peerId: mesh.peerId,
     agent: mesh.status().agent,
+    role: home.config.role,
     machine: { name: home.config.machine.name, fingerprint: machineFingerprint, priority: home.config.machine.priority },
     addresses: mesh.host.addresses(),
     api: api.url(),
@@ -99,13 +100,15 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
 
   let agentState: AgentState | null = null
   // The agent's documents need mesh keys: at start for a member, right after joining otherwise.
+  const witness = home.config.role === 'witness'
   const startAgentState = async (): Promise<void> => {
-    if (agentState !== null || !mesh.status().member) return
+    if (witness || agentState !== null || !mesh.status().member) return
     agentState = createAgentState({ mesh, state, clock, logger })
     await agentState.start()
     logger.info({ memory: agentState.memory.size() }, 'agent state loaded')
   }
   const requireAgentState = (): AgentState => {
+    if (witness) throw new NodeError('MESH_NOT_MEMBER', 'this is a witness: it votes in leader elections and holds none of the agent\'s state')
     if (agentState === null) {
       throw new NodeError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet: join one with "instar mesh pair <invitation>"')
     }
@@ -120,6 +123,15 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     undo.push(() => state.close())
     state.setMeta('machine.publicKey', toHex(home.machine.publicKey))
 
+    const agentConfig = home.config.agent
+    const membership: MeshMembership | null =
+      agentConfig === null
+        ? null
+        : witness
+          ? { role: 'witness', agentName: agentConfig.name, agentPublicKey: fromHex(agentConfig.publicKey) }
+          : home.agent === null
+            ? null
+            : { agentName: agentConfig.name, agentSeed: home.agent.seed, meshKeys: home.meshKeys }
     mesh = await createMesh(
       {
         clock,
@@ -127,11 +139,13 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         machineSeed: home.machine.seed,
         machineName: home.config.machine.name,
         rosterStore: createSqliteRosterStore(state),
-        membership:
-          home.agent === null || home.config.agent === null
-            ? null
-            : { agentName: home.config.agent.name, agentSeed: home.agent.seed, meshKeys: home.meshKeys },
+        membership,
         persistJoin(joined) {
+          if (joined.role === 'witness') {
+            home.config = { ...home.config, agent: { name: joined.agentName, publicKey: toHex(joined.agentPublicKey) } }
+            writeConfig(home.paths.config, home.config)
+            return
+          }
           // Keys first, config last: a crash in between leaves a machine that still waits to join.
           const agentPublicKey = keyPairFromSeed(joined.agentSeed).publicKey
           saveSeed(home.paths.agentKey, 'agent', joined.agentSeed, { overwrite: true })
@@ -149,6 +163,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         agentVersion: `instar/${VERSION}`,
         mdns: home.config.mdns,
         priority: home.config.machine.priority,
+        role: witness ? 'witness' : 'member',
       },
     )
     const stopJournal = startLeaseJournal({ mesh, clock, path: join(home.paths.logsDir, 'lease.log') })

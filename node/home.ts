@@ -32,6 +32,8 @@ export interface InitOptions {
   name?: string
   priority?: number
   force?: boolean
+  /** Lay out a witness's data directory: a machine key and no agent. */
+  witness?: boolean
 }
 
 export interface InitResult {
@@ -65,9 +67,11 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
 
   const machineName = options.name ?? defaultMachineName()
   const agentName = options.agent
+  if (options.witness === true && agentName !== undefined) throw new NodeError('USAGE', 'a witness holds no agent: leave out --agent')
   // Validate names and priority before any file is touched.
   const draft: Config = {
     version: 1,
+    role: options.witness === true ? 'witness' : 'node',
     machine: { name: machineName, priority: options.priority ?? 0 },
     agent: agentName === undefined ? null : { name: agentName, publicKey: '0'.repeat(64) },
     api: { port: 0 },
@@ -137,7 +141,8 @@ export function loadHome(home: string): LoadedHome {
   warnings.push(...machineSeed.warnings)
   let agent: KeyPair | null = null
   let meshKeys: MeshKey[] = []
-  if (config.agent !== null) {
+  // A witness knows its agent by public key only (config.json): it holds no agent or mesh key.
+  if (config.agent !== null && config.role === 'node') {
     const agentSeed = loadSeed(paths.agentKey, 'agent')
     warnings.push(...agentSeed.warnings)
     agent = keyPairFromSeed(agentSeed.seed)

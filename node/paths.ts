@@ -24,6 +24,11 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv): s
   return resolve(chosen)
 }
 
+/** For `instar relay`: `--home`, else `$INSTAR_RELAY_HOME`, else `~/.instar-relay`; kept apart from a node's home on the same machine. */
+export function resolveRelayHome(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return resolve(flag ?? env.INSTAR_RELAY_HOME ?? join(homedir(), '.instar-relay'))
+}
+
 export function homePaths(home: string): HomePaths {
   const keysDir = join(home, 'keys')
   const runDir = join(home, 'run')

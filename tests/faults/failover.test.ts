@@ -4,8 +4,9 @@
  * from the rest (the nodes' fault hook drops traffic between chosen pairs); after each event a
  * leader must exist within the failover bound, terms only grow, and no two nodes' lease
  * intervals overlap (beyond the clock-drift bound). A failing run prints its seed;
- * FAULTS_SEED reproduces it. `npm test` runs a short schedule on 3 nodes; `npm run
- * test:faults` runs longer ones on 3 and 5 (FAULTS_EVENTS, FAULTS_NODES).
+ * FAULTS_SEED reproduces it. `npm test` runs a short schedule on 3 nodes and on two
+ * machines with a witness ("2+w"); `npm run test:faults` runs longer ones on 3, 5 and 2+w
+ * (FAULTS_EVENTS, FAULTS_NODES). The witness is killed, paused and cut off like any node.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,7 +17,12 @@ import { waitFor } from '../support/wait-for.js'
 import { checkLeases, seeded } from './nemesis.js'
 
 const EVENTS = Number(process.env.FAULTS_EVENTS ?? 4)
-const SIZES = (process.env.FAULTS_NODES ?? '3').split(',').map(Number)
+/** "3" is three machines (quorum mode); "2+w" two machines and a witness (witness mode). */
+const SHAPES = (process.env.FAULTS_NODES ?? '3,2+w').split(',').map((shape) => {
+  const match = /^(\d+)(\+w)?$/.exec(shape.trim())
+  if (match === null) throw new Error(`FAULTS_NODES: "${shape}" is neither a count (3) nor two machines and a witness (2+w)`)
+  return { machines: Number(match[1]), witness: match[2] !== undefined, label: shape.trim() }
+})
 const FAILOVER_BOUND_MS = 15_000
 const DRIFT_MS = 100
 
@@ -67,21 +73,34 @@ async function agreedLeader(procs: Proc[]): Promise<LeaderView | null> {
   return leaderView?.role === 'leader' ? leaderView : null
 }
 
-async function runSchedule(size: number, seed: number): Promise<void> {
+async function runSchedule(shape: { machines: number; witness: boolean }, seed: number): Promise<void> {
   const random = seeded(seed)
   const procs: Proc[] = []
+  const size = shape.machines + (shape.witness ? 1 : 0)
   for (let i = 0; i < size; i++) {
-    const home = join(tempDir(), `n${i}`)
-    const init = await runInstar(['init', '--home', home, '--name', `n${i}`, ...(i === 0 ? ['--agent', 'kira'] : [])])
-    expect(init.code, init.stderr).toBe(0)
+    const witness = i === shape.machines
+    const home = join(tempDir(), witness ? 'witness' : `n${i}`)
     cleanupNodeOnFinish(home)
+    let started: { pid: number; api: string; peerId: string }
+    if (witness) {
+      // The witness lays out its own home on first start; later starts (after a kill) are the same daemon.
+      const r = await runInstar(['relay', 'start', '--witness', '--home', home, '--name', 'witness', '--detach', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'], {
+        env: { INSTAR_FAULT_HOOKS: '1' },
+      })
+      expect(r.code, r.stderr).toBe(0)
+      started = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as typeof started
+    } else {
+      const init = await runInstar(['init', '--home', home, '--name', `n${i}`, ...(i === 0 ? ['--agent', 'kira'] : [])])
+      expect(init.code, init.stderr).toBe(0)
+      started = await start({ home })
+    }
     const token = readFileSync(join(home, 'api.token'), 'utf8').trim()
-    const started = await start({ home })
     procs.push({ home, token, ...started, state: 'running' })
   }
   const founder = procs[0] as Proc
-  for (const p of procs.slice(1)) {
-    const { invitation } = await call<{ invitation: string }>(founder, 'POST', '/mesh/invitations', {})
+  for (const [i, p] of procs.slice(1).entries()) {
+    const witness = i + 1 === shape.machines
+    const { invitation } = await call<{ invitation: string }>(founder, 'POST', '/mesh/invitations', witness ? { witness: true } : {})
     await call(p, 'POST', '/mesh/join', { invitation })
   }
   const terms = new Map<string, number>()
@@ -150,11 +169,12 @@ async function runSchedule(size: number, seed: number): Promise<void> {
 }
 
 describe('fault suite', () => {
-  for (const size of SIZES) {
-    it(`keeps one leader at a time through kills and pauses of ${size} node processes`, { timeout: 600_000 }, async () => {
+  for (const shape of SHAPES) {
+    const what = shape.witness ? `${shape.machines} machines and a witness` : `${shape.machines} node processes`
+    it(`keeps one leader at a time through kills, pauses and partitions of ${what}`, { timeout: 600_000 }, async () => {
       const seed = Number(process.env.FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31))
       try {
-        await runSchedule(size, seed)
+        await runSchedule(shape, seed)
       } catch (err) {
         process.stderr.write(`fault suite failed with seed ${seed} (FAULTS_SEED=${seed} reproduces it)\n`)
         throw err

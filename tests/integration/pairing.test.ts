@@ -35,8 +35,8 @@ describe('pairing', () => {
     expect(joined.sas).toBe(invitation.sas)
     expect(joined.mesh).toBe(a.mesh.status().meshId)
     expect(joined.members.map((m) => m.name).sort()).toEqual(['a', 'b'])
-    expect(b.persisted.joined?.agentSeed).toEqual(a.persisted.joined?.agentSeed)
-    expect(b.persisted.joined?.meshKeys).toEqual(a.persisted.joined?.meshKeys)
+    expect(b.persisted.joined).toMatchObject({ agentSeed: (a.persisted.joined as { agentSeed: Uint8Array }).agentSeed })
+    expect(b.persisted.meshKeys).toEqual(a.persisted.meshKeys)
     await waitFor(() => connectedTo(a, b) && connectedTo(b, a), { timeoutMs: 10_000, what: 'a and b connected' })
   })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { keyPairFromSeed, signToken, toBase64Url, toHex } from '../../identity/index.js'
+import { keyPairFromSeed, signToken, toBase64Url, toHex, verifyToken } from '../../identity/index.js'
 import { peerIdFromSeed } from '../../mesh/host.js'
 import {
   createInvitation,
@@ -207,6 +207,39 @@ describe('invitations', () => {
     const many = Array.from({ length: 16 }, (_, i) => `/dns4/${'h'.repeat(220)}.example/tcp/${4000 + i}`)
     const created = invite({ addresses: many })
     expect(readInvitation(created.token, NOW).addresses).toEqual(many)
+  })
+
+  it('round-trips a witness invitation with its role', () => {
+    const created = invite({ role: 'witness' })
+    expect(created.role).toBe('witness')
+    const read = readInvitation(created.token, NOW + MINUTE)
+    expect(read).toEqual(created)
+    expect(read.role).toBe('witness')
+    expect(verifyToken(created.token, { now: NOW, kind: 'instar-invitation' }).payload.role).toBe('witness')
+  })
+
+  it('makes a member invitation by default, with no role field in its payload', () => {
+    for (const created of [invite(), invite({ role: 'member' })]) {
+      expect(created.role).toBe('member')
+      expect(readInvitation(created.token, NOW).role).toBe('member')
+      expect(verifyToken(created.token, { now: NOW, kind: 'instar-invitation' }).payload).not.toHaveProperty('role')
+    }
+    // A token signed without a role, as before witnesses existed, reads as a member invitation.
+    expect(readInvitation(signPayload(inviterSeed, goodPayload), NOW).role).toBe('member')
+  })
+
+  it('refuses a signed payload whose role is anything but "witness", naming the field', () => {
+    for (const role of ['leader', 'member', 'Witness', '', null, 1, true, ['witness'], { witness: true }]) {
+      const got = failure(() => readInvitation(signPayload(inviterSeed, { ...goodPayload, role }), NOW))
+      expect(got?.code, JSON.stringify(role)).toBe('PAIRING_INVITATION_MALFORMED')
+      expect(got?.reason, JSON.stringify(role)).toMatch(/^its contents are not an invitation \(role: /)
+    }
+  })
+
+  it('refuses to create an invitation for an unknown role', () => {
+    const got = failure(() => invite({ role: 'leader' as 'member' }))
+    expect(got?.code).toBe('PAIRING_INVITATION_MALFORMED')
+    expect(got?.reason).toMatch(/role/)
   })
 
   it('derives the invite id from the secret alone', () => {

@@ -14,7 +14,7 @@ import {
   PAIRING_PROTOCOL,
   pairingTranscript,
 } from '../../mesh/pairing-protocol.js'
-import type { PairingMessage, Welcome } from '../../mesh/pairing-protocol.js'
+import type { MemberWelcome, PairingMessage, WitnessWelcome } from '../../mesh/pairing-protocol.js'
 import { mulberry32 } from '../support/seeded-random.js'
 
 const inviter = keyPairFromSeed(new Uint8Array(32).fill(1))
@@ -80,7 +80,8 @@ function notAPoint(): Uint8Array {
   throw new Error('no non-point found')
 }
 
-const welcome: Welcome = {
+const welcome: MemberWelcome = {
+  role: 'member',
   meshId,
   agent: { name: 'echo', seed: new Uint8Array(32).fill(8) },
   meshKeys: [
@@ -95,6 +96,25 @@ function welcomeJson(overrides: Record<string, unknown> = {}): Record<string, un
     meshId,
     agent: { name: 'echo', seed: b64(new Uint8Array(32).fill(8)) },
     meshKeys: [{ epoch: 1, key: b64(new Uint8Array(32).fill(9)) }],
+    roster: b64(new Uint8Array(10)),
+    ...overrides,
+  }
+}
+
+const agentKey = keyPairFromSeed(new Uint8Array(32).fill(8)).publicKey
+
+const witnessWelcome: WitnessWelcome = {
+  role: 'witness',
+  meshId,
+  agent: { name: 'echo', publicKey: agentKey },
+  roster: Uint8Array.from({ length: 300 }, (_, i) => i % 251),
+}
+
+function witnessWelcomeJson(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    role: 'witness',
+    meshId,
+    agent: { name: 'echo', publicKey: b64(agentKey) },
     roster: b64(new Uint8Array(10)),
     ...overrides,
   }
@@ -321,7 +341,7 @@ describe('welcome', () => {
     const received = decodePairingMessage(frameBytes)
     if (received.type !== 'join-accept') throw new Error('expected join-accept')
     checkProof(acceptProof(secret, transcript), received.proof, 'inviter')
-    expect(decodeWelcome(openSealed(joiner.x25519SecretKey, received.welcome, transcript))).toEqual(welcome)
+    expect(decodeWelcome(openSealed(joiner.x25519SecretKey, received.welcome, transcript), 'member')).toEqual(welcome)
 
     const otherTranscript = pairingTranscript({ inviteId, meshId, inviterPublicKey: inviter.publicKey, joinerPublicKey: joiner.publicKey, nonce: new Uint8Array(32) })
     expect(failure(() => openSealed(joiner.x25519SecretKey, received.welcome, otherTranscript))?.code).toBe('IDENTITY_SEAL_OPEN_FAILED')
@@ -329,7 +349,7 @@ describe('welcome', () => {
   })
 
   it('fits a large roster and many keys in one frame', () => {
-    const big: Welcome = {
+    const big: MemberWelcome = {
       ...welcome,
       meshKeys: Array.from({ length: 300 }, (_, i) => ({ epoch: i + 1, key: new Uint8Array(32).fill(i % 256) })),
       roster: new Uint8Array(100 * 1024).fill(7),
@@ -337,11 +357,11 @@ describe('welcome', () => {
     const box = sealTo(joiner.x25519PublicKey, encodeWelcome(big), transcript)
     const decoded = decodePairingMessage(encodePairingMessage({ type: 'join-accept', proof: new Uint8Array(32), welcome: box }))
     if (decoded.type !== 'join-accept') throw new Error('expected join-accept')
-    expect(decodeWelcome(openSealed(joiner.x25519SecretKey, decoded.welcome, transcript))).toEqual(big)
+    expect(decodeWelcome(openSealed(joiner.x25519SecretKey, decoded.welcome, transcript), 'member')).toEqual(big)
   })
 
   it('accepts the largest epoch, 2^31', () => {
-    const w = decodeWelcome(json(welcomeJson({ meshKeys: [{ epoch: 2 ** 31, key: b64(new Uint8Array(32)) }] })))
+    const w = decodeWelcome(json(welcomeJson({ meshKeys: [{ epoch: 2 ** 31, key: b64(new Uint8Array(32)) }] })), 'member')
     expect(w.meshKeys[0]?.epoch).toBe(2 ** 31)
   })
 
@@ -378,7 +398,7 @@ describe('welcome', () => {
   ]
   for (const [name, bytes, reason] of badShapes) {
     it(`refuses a bad welcome: ${name}`, () => {
-      const got = failure(() => decodeWelcome(bytes))
+      const got = failure(() => decodeWelcome(bytes, 'member'))
       expect(got?.code).toBe('PAIRING_FRAME_MALFORMED')
       if (reason !== undefined) expect(got?.reason).toMatch(reason)
     })
@@ -388,6 +408,86 @@ describe('welcome', () => {
     expect(failure(() => encodeWelcome({ ...welcome, agent: { name: 'echo', seed: new Uint8Array(31) } }))?.code).toBe('PAIRING_FRAME_MALFORMED')
     expect(failure(() => encodeWelcome({ ...welcome, meshKeys: [{ epoch: 0, key: new Uint8Array(32) }] }))?.code).toBe('PAIRING_FRAME_MALFORMED')
     expect(failure(() => encodeWelcome({ ...welcome, roster: new Uint8Array(151 * 1024) }))?.code).toBe('PAIRING_FRAME_MALFORMED')
+  })
+})
+
+describe('witness welcome', () => {
+  const transcript = pairingTranscript({ inviteId, meshId, inviterPublicKey: inviter.publicKey, joinerPublicKey: joiner.publicKey, nonce })
+
+  it('round-trips inside a sealed box bound to the transcript', () => {
+    const box = sealTo(x25519PublicFromEd25519(joiner.publicKey), encodeWelcome(witnessWelcome), transcript)
+    expect(decodeWelcome(openSealed(joiner.x25519SecretKey, box, transcript), 'witness')).toEqual(witnessWelcome)
+  })
+
+  it('carries the role, the public key and no secret on the wire', () => {
+    const body = JSON.parse(new TextDecoder().decode(encodeWelcome(witnessWelcome))) as Record<string, unknown>
+    expect(Object.keys(body).sort()).toEqual(['agent', 'meshId', 'role', 'roster'])
+    expect(body.role).toBe('witness')
+    expect(body.agent).toEqual({ name: 'echo', publicKey: b64(agentKey) })
+  })
+
+  it('leaves the member welcome on the wire as it was, with no role field', () => {
+    const body = JSON.parse(new TextDecoder().decode(encodeWelcome(welcome))) as Record<string, unknown>
+    expect(Object.keys(body).sort()).toEqual(['agent', 'meshId', 'meshKeys', 'roster'])
+  })
+
+  it('refuses a member welcome where a witness welcome is expected', () => {
+    const got = failure(() => decodeWelcome(encodeWelcome(welcome), 'witness'))
+    expect(got?.code).toBe('PAIRING_FRAME_MALFORMED')
+    expect(got?.reason).toMatch(/member's welcome where a witness's was expected/)
+  })
+
+  it('refuses a witness welcome where a member welcome is expected', () => {
+    const got = failure(() => decodeWelcome(encodeWelcome(witnessWelcome), 'member'))
+    expect(got?.code).toBe('PAIRING_FRAME_MALFORMED')
+    expect(got?.reason).toMatch(/witness's welcome where a member's was expected/)
+  })
+
+  it('refuses a member welcome that claims another role', () => {
+    for (const role of ['member', 'leader', 1]) {
+      const got = failure(() => decodeWelcome(json(welcomeJson({ role })), 'member'))
+      expect(got?.code, String(role)).toBe('PAIRING_FRAME_MALFORMED')
+      expect(got?.reason, String(role)).toMatch(/unknown field "role"/)
+    }
+  })
+
+  const badShapes: Array<[string, Uint8Array, RegExp]> = [
+    ['agent seed', json(witnessWelcomeJson({ agent: { name: 'echo', publicKey: b64(agentKey), seed: b64(new Uint8Array(32).fill(8)) } })), /agent: unknown field "seed"/],
+    ['seed instead of public key', json(witnessWelcomeJson({ agent: { name: 'echo', seed: b64(new Uint8Array(32).fill(8)) } })), /agent/],
+    ['mesh keys', json(witnessWelcomeJson({ meshKeys: [{ epoch: 1, key: b64(new Uint8Array(32).fill(9)) }] })), /unknown field "meshKeys"/],
+    ['31-byte public key', json(witnessWelcomeJson({ agent: { name: 'echo', publicKey: b64(agentKey.subarray(1)) } })), /agent\.publicKey: must be exactly 32 bytes/],
+    ['33-byte public key', json(witnessWelcomeJson({ agent: { name: 'echo', publicKey: b64(Uint8Array.of(...agentKey, 1)) } })), /agent\.publicKey/],
+    ['public key not a point', json(witnessWelcomeJson({ agent: { name: 'echo', publicKey: b64(notAPoint()) } })), /agent\.publicKey: is not an Ed25519 public key/],
+    ['public key not base64', json(witnessWelcomeJson({ agent: { name: 'echo', publicKey: 'not base64!' } })), /agent\.publicKey/],
+    ['missing public key', json(witnessWelcomeJson({ agent: { name: 'echo' } })), /agent\.publicKey/],
+    ['bad agent name', json(witnessWelcomeJson({ agent: { name: 'a b', publicKey: b64(agentKey) } })), /agent\.name/],
+    ['another role', json(witnessWelcomeJson({ role: 'leader' })), /role: must be "witness"/],
+    ['bad mesh id', json(witnessWelcomeJson({ meshId: 'm1' })), /meshId/],
+    ['roster not base64', json(witnessWelcomeJson({ roster: 'not base64!' })), /roster/],
+    ['extra field', json(witnessWelcomeJson({ relay: 'x' })), /unknown field "relay"/],
+    ['array', json([]), /body/],
+    ['__proto__ key', json(JSON.stringify(witnessWelcomeJson()).replace('{', '{"__proto__":{"x":1},')), /__proto__/],
+  ]
+  for (const [name, bytes, reason] of badShapes) {
+    it(`refuses a bad witness welcome: ${name}`, () => {
+      const got = failure(() => decodeWelcome(bytes, 'witness'))
+      expect(got?.code).toBe('PAIRING_FRAME_MALFORMED')
+      expect(got?.reason).toMatch(reason)
+    })
+  }
+
+  it('refuses to encode a witness welcome the witness would refuse', () => {
+    const bad: WitnessWelcome[] = [
+      { ...witnessWelcome, agent: { name: 'echo', publicKey: new Uint8Array(31) } },
+      { ...witnessWelcome, agent: { name: 'echo', publicKey: notAPoint() } },
+      { ...witnessWelcome, roster: new Uint8Array(151 * 1024) },
+      { ...witnessWelcome, seed: new Uint8Array(32) } as WitnessWelcome,
+    ]
+    // The last one encodes: encodeWelcome writes only the fields a witness welcome has.
+    for (const w of bad.slice(0, 3)) expect(failure(() => encodeWelcome(w))?.code).toBe('PAIRING_FRAME_MALFORMED')
+    const body = JSON.parse(new TextDecoder().decode(encodeWelcome(bad[3] as WitnessWelcome))) as Record<string, unknown>
+    expect(body).not.toHaveProperty('seed')
+    expect(failure(() => encodeWelcome({ ...witnessWelcome, role: 'leader' } as unknown as WitnessWelcome))?.code).toBe('PAIRING_FRAME_MALFORMED')
   })
 })
 

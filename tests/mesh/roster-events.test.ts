@@ -66,6 +66,11 @@ describe('roster event codec', () => {
     expect(event.body.subject.name).toBe('laptop')
   })
 
+  it('round-trips a witness event', () => {
+    const { bytes } = encodeRosterEvent(seedOf(10), body({ type: 'witness', deps: ['a'.repeat(64)] }))
+    expect(decodeRosterEvent(bytes).body.type).toBe('witness')
+  })
+
   it('refuses an event whose stored bytes were altered anywhere', () => {
     const { bytes } = encodeRosterEvent(seedOf(10), body())
     const text = new TextDecoder().decode(bytes)
@@ -185,6 +190,61 @@ describe('membership computation', () => {
     expect(state.members.has(hexOf(14))).toBe(false)
     const later = event(13, { subject: { publicKey: hexOf(14), name: 'e' }, deps: [addD.id] })
     expect(computeMembership([genesis, addD, later], agentHex, meshId).members.has(hexOf(14))).toBe(true)
+  })
+
+  it('counts a witness event under the add rule but never lets the witness sign', () => {
+    const witness = event(10, { type: 'witness', subject: { publicKey: hexOf(15), name: 'w' }, deps: [genesis.id] })
+    const byWitness = [
+      event(15, { subject: { publicKey: hexOf(16), name: 'f' }, deps: [witness.id] }),
+      event(15, { type: 'witness', subject: { publicKey: hexOf(17), name: 'g' }, deps: [witness.id] }),
+      event(15, { type: 'remove', subject: { publicKey: hexOf(10), name: 'a' }, deps: [witness.id] }),
+    ]
+    const state = computeMembership([genesis, witness, ...byWitness], agentHex, meshId)
+    expect([...state.witnesses.keys()]).toEqual([hexOf(15)])
+    expect(state.witnesses.get(hexOf(15))?.addedBy).toBe(hexOf(10))
+    expect([...state.members.keys()]).toEqual([hexOf(10)])
+    expect(state.removed.size).toBe(0)
+    expect([...state.valid].sort()).toEqual([genesis.id, witness.id].sort())
+  })
+
+  it('does not count a witness event signed by a machine that is not a member', () => {
+    const outsider = event(14, { type: 'witness', subject: { publicKey: hexOf(15), name: 'w' }, deps: [genesis.id] })
+    const state = computeMembership([genesis, outsider], agentHex, meshId)
+    expect(state.witnesses.size).toBe(0)
+    expect(state.valid.has(outsider.id)).toBe(false)
+  })
+
+  it('lists a machine that is both added and made a witness as a member only', () => {
+    const witness = event(10, { type: 'witness', subject: { publicKey: hexOf(11), name: 'b' }, deps: [genesis.id], at: 500 })
+    const state = computeMembership([genesis, witness, addB], agentHex, meshId)
+    expect(state.members.has(hexOf(11))).toBe(true)
+    expect(state.witnesses.size).toBe(0)
+  })
+
+  it('takes a removed witness out of both roles for good', () => {
+    const witness = event(10, { type: 'witness', subject: { publicKey: hexOf(15), name: 'w' }, deps: [genesis.id] })
+    const removal = event(10, { type: 'remove', subject: { publicKey: hexOf(15), name: 'w' }, deps: [witness.id] })
+    const again = event(10, { type: 'witness', subject: { publicKey: hexOf(15), name: 'w' }, deps: [removal.id] })
+    const readd = event(10, { subject: { publicKey: hexOf(15), name: 'w' }, deps: [removal.id] })
+    const state = computeMembership([genesis, witness, removal, again, readd], agentHex, meshId)
+    expect(state.removed.get(hexOf(15))).toBe(removal.id)
+    expect(state.witnesses.size).toBe(0)
+    expect(state.members.has(hexOf(15))).toBe(false)
+  })
+
+  it('names a witness by its earliest counted witness event', () => {
+    const late = event(10, { type: 'witness', subject: { publicKey: hexOf(15), name: 'late' }, deps: [genesis.id], at: 3000 })
+    const early = event(10, { type: 'witness', subject: { publicKey: hexOf(15), name: 'early' }, deps: [genesis.id], at: 2000 })
+    const entry = computeMembership([genesis, late, early], agentHex, meshId).witnesses.get(hexOf(15))
+    expect(entry).toMatchObject({ name: 'early', addedAt: 2000, eventId: early.id })
+  })
+
+  it('drops a witness event signed by a machine concurrently being removed, unless the removal saw it', () => {
+    const removeB = event(10, { type: 'remove', subject: { publicKey: hexOf(11), name: 'b' }, deps: [addB.id] })
+    const concurrent = event(11, { type: 'witness', subject: { publicKey: hexOf(15), name: 'w' }, deps: [addB.id] })
+    expect(computeMembership([genesis, addB, removeB, concurrent], agentHex, meshId).witnesses.size).toBe(0)
+    const seen = event(10, { type: 'remove', subject: { publicKey: hexOf(11), name: 'b' }, deps: [concurrent.id] })
+    expect([...computeMembership([genesis, addB, concurrent, seen], agentHex, meshId).witnesses.keys()]).toEqual([hexOf(15)])
   })
 
   it('ignores events of another mesh', () => {

@@ -175,6 +175,85 @@ describe('signing rules across copies', () => {
   })
 })
 
+describe('witnesses across copies', () => {
+  /** Both copies with C as a witness added by A. */
+  function witnessedPair(): [Roster, Roster] {
+    const [one, two] = pair()
+    one.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    sync(one, two)
+    return [one, two]
+  }
+
+  it('brings a witness to the other copy', () => {
+    const [one, two] = witnessedPair()
+    expect(two.isWitness(peerOf(C))).toBe(true)
+    expect(two.witnesses()).toEqual(one.witnesses())
+    expect(two.members()).toEqual(one.members())
+  })
+
+  it('does not count a witness event signed by a machine that never was a member, or by a witness', () => {
+    const [one] = witnessedPair()
+    const deps = [...one.doc.getMap('events').keys()].sort()
+    const byOutsider = event(D, { type: 'witness', deps })
+    const byWitness = event(C, { type: 'witness', deps, subject: { publicKey: hexOf(D), name: 'delta' } })
+    const result = one.applyRemote(updateWith([
+      { map: 'events', key: byOutsider.id, value: byOutsider.bytes },
+      { map: 'events', key: byWitness.id, value: byWitness.bytes },
+    ]))
+    expect(result).toEqual({ accepted: 2, rejected: 0 })
+    expect(one.isParticipant(peerOf(E))).toBe(false)
+    expect(one.isParticipant(peerOf(D))).toBe(false)
+    expect(one.witnesses().map((w) => w.peerId)).toEqual([peerOf(C)])
+  })
+
+  it('does not count an add or a remove signed by a witness', () => {
+    const [one] = witnessedPair()
+    const deps = [...one.doc.getMap('events').keys()].sort()
+    const add = event(C, { deps })
+    const removal = event(C, { type: 'remove', deps, subject: { publicKey: hexOf(B), name: 'bravo' } })
+    one.applyRemote(updateWith([
+      { map: 'events', key: add.id, value: add.bytes },
+      { map: 'events', key: removal.id, value: removal.bytes },
+    ]))
+    expect(names(one)).toEqual(['alpha', 'bravo'])
+    expect(one.isParticipant(peerOf(E))).toBe(false)
+    expect(one.wasRemoved(peerOf(B))).toBe(false)
+  })
+
+  it('lets removal win over a concurrent witness event of the same machine, on both copies', () => {
+    const [one, two] = pair()
+    one.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    one.remove(seedOf(A), keyOf(C), 4000)
+    two.addWitness(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3500)
+    expect(two.isWitness(peerOf(C))).toBe(true)
+    sync(one, two)
+    for (const roster of [one, two]) {
+      expect(roster.isParticipant(peerOf(C))).toBe(false)
+      expect(roster.wasRemoved(peerOf(C))).toBe(true)
+    }
+  })
+
+  it('lets an add win over a concurrent witness event of the same machine, on both copies', () => {
+    const [one, two] = pair()
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    two.addWitness(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 2500)
+    sync(one, two)
+    for (const roster of [one, two]) {
+      expect(roster.isMember(peerOf(C))).toBe(true)
+      expect(roster.isWitness(peerOf(C))).toBe(false)
+    }
+    expect(two.members()).toEqual(one.members())
+  })
+
+  it('drops a witness added by a machine concurrently being removed', () => {
+    const [one, two] = pair()
+    one.remove(seedOf(A), keyOf(B), 3000)
+    two.addWitness(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    sync(one, two)
+    for (const roster of [one, two]) expect(roster.witnesses()).toEqual([])
+  })
+})
+
 describe('applyRemote on untrusted content', () => {
   it('rejects tampered event bytes, a wrong map key, another mesh and non-bytes, and counts them', () => {
     const [one] = pair()

@@ -49,7 +49,7 @@ describe('founding and adding', () => {
     roster.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
     expect(roster.meshId).toBe(meshIdFromAgentKey(keyOf(AGENT)))
     expect(roster.members()).toEqual([
-      { peerId: peerOf(A), publicKey: Buffer.from(keyOf(A)).toString('hex'), name: 'alpha', fingerprint: fingerprint(keyOf(A)), addedBy: 'agent', addedAt: 1000 },
+      { peerId: peerOf(A), publicKey: Buffer.from(keyOf(A)).toString('hex'), name: 'alpha', fingerprint: fingerprint(keyOf(A)), addedBy: 'agent', addedAt: 1000, role: 'member' },
     ])
   })
 
@@ -130,6 +130,140 @@ describe('removing', () => {
     const roster = founded()
     const id = roster.remove(seedOf(A), keyOf(B), 3000)
     expect(roster.remove(seedOf(A), keyOf(B), 4000)).toBe(id)
+  })
+})
+
+describe('witnesses', () => {
+  /** A founded mesh (A, B) with C added as a witness by A. */
+  function witnessed(store?: RosterStore): Roster {
+    const roster = founded(store)
+    roster.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    return roster
+  }
+
+  it('lets a member add a witness, listed as a witness and not as a member', () => {
+    const roster = witnessed()
+    expect(roster.witnesses()).toEqual([
+      { peerId: peerOf(C), publicKey: Buffer.from(keyOf(C)).toString('hex'), name: 'charlie', fingerprint: fingerprint(keyOf(C)), addedBy: peerOf(A), addedAt: 3000, role: 'witness' },
+    ])
+    expect(roster.members().map((m) => m.peerId)).toEqual([peerOf(A), peerOf(B)])
+    expect(roster.isWitness(peerOf(C))).toBe(true)
+    expect(roster.isMember(peerOf(C))).toBe(false)
+    expect(roster.member(peerOf(C))).toBeUndefined()
+    expect(roster.isParticipant(peerOf(C))).toBe(true)
+    expect(roster.participant(peerOf(C))?.role).toBe('witness')
+    expect(roster.isWitness(peerOf(A))).toBe(false)
+    expect(roster.isParticipant(peerOf(A))).toBe(true)
+    expect(roster.participant(peerOf(A))?.role).toBe('member')
+    expect(roster.isParticipant(peerOf(D))).toBe(false)
+    expect(roster.participant(peerOf(D))).toBeUndefined()
+  })
+
+  it('refuses a witness added by a machine that is not a member', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.addWitness(seedOf(D), { publicKey: keyOf(C), name: 'charlie' }, 3000))).toBe('ROSTER_NOT_MEMBER')
+    expect(roster.isWitness(peerOf(C))).toBe(false)
+    expect(roster.doc.getMap('events').size).toBe(2)
+  })
+
+  it('lets a witness sign nothing: no add, remove, witness or mesh key', () => {
+    const roster = witnessed()
+    expect(codeOf(() => roster.add(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.addWitness(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.remove(seedOf(C), keyOf(B), 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.remove(seedOf(C), keyOf(C), 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.publishMeshKey(seedOf(C), generateMeshKey(1), 4000))).toBe('ROSTER_NOT_MEMBER')
+    expect(roster.doc.getMap('events').size).toBe(3)
+    expect(roster.latestEpoch()).toBe(0)
+  })
+
+  it('refuses to make a current member a witness', () => {
+    const roster = founded()
+    expect(codeOf(() => roster.addWitness(seedOf(A), { publicKey: keyOf(B), name: 'bravo' }, 3000))).toBe('ROSTER_EVENT_INVALID')
+    expect(roster.isWitness(peerOf(B))).toBe(false)
+    expect(roster.doc.getMap('events').size).toBe(2)
+  })
+
+  it('returns the existing event when a witness is added again', () => {
+    const roster = founded()
+    const first = roster.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    expect(roster.addWitness(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 4000)).toBe(first)
+    expect(roster.doc.getMap('events').size).toBe(3)
+  })
+
+  it('makes a witness that is later added a member, and no longer a witness', () => {
+    const roster = witnessed()
+    roster.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 4000)
+    expect(roster.isMember(peerOf(C))).toBe(true)
+    expect(roster.isWitness(peerOf(C))).toBe(false)
+    expect(roster.witnesses()).toEqual([])
+    expect(roster.participant(peerOf(C))?.role).toBe('member')
+    roster.add(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 5000)
+    expect(roster.isMember(peerOf(D))).toBe(true)
+  })
+
+  it('removes a witness for good: no longer listed, and never added again in either role', () => {
+    const roster = witnessed()
+    roster.remove(seedOf(B), keyOf(C), 4000)
+    expect(roster.witnesses()).toEqual([])
+    expect(roster.isParticipant(peerOf(C))).toBe(false)
+    expect(roster.wasRemoved(peerOf(C))).toBe(true)
+    expect(codeOf(() => roster.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 5000))).toBe('ROSTER_NOT_MEMBER')
+    expect(codeOf(() => roster.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 5000))).toBe('ROSTER_NOT_MEMBER')
+    expect(roster.members().map((m) => m.peerId)).toEqual([peerOf(A), peerOf(B)])
+  })
+
+  it('finds a witness by peer id, fingerprint and name', () => {
+    const roster = witnessed()
+    const charlie = roster.participant(peerOf(C))
+    expect(charlie?.role).toBe('witness')
+    expect(roster.find(peerOf(C))).toEqual(charlie)
+    expect(roster.find(fingerprint(keyOf(C)))).toEqual(charlie)
+    expect(roster.find('charlie')).toEqual(charlie)
+  })
+
+  it('answers ROSTER_MEMBER_NOT_FOUND for a name a member and a witness share', () => {
+    const roster = founded()
+    roster.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'bravo' }, 3000)
+    expect(codeOf(() => roster.find('bravo'))).toBe('ROSTER_MEMBER_NOT_FOUND')
+    expect(roster.find(peerOf(C)).role).toBe('witness')
+  })
+
+  it('shows the address record a witness published about itself, and none once it is removed', () => {
+    const roster = witnessed()
+    roster.publishAddresses(seedOf(C), ['/ip4/10.0.0.4/tcp/4001'], 3500)
+    expect(roster.addressesOf(peerOf(C))).toEqual(['/ip4/10.0.0.4/tcp/4001'])
+    roster.remove(seedOf(A), keyOf(C), 4000)
+    expect(roster.addressesOf(peerOf(C))).toEqual([])
+  })
+
+  it('seals no mesh key to a witness', () => {
+    const roster = witnessed()
+    const key = generateMeshKey(1)
+    roster.publishMeshKey(seedOf(A), key, 4000)
+    expect(roster.meshKeysFor(seedOf(A))).toEqual([key])
+    expect(roster.meshKeysFor(seedOf(B))).toEqual([key])
+    expect(roster.meshKeysFor(seedOf(C))).toEqual([])
+  })
+
+  it('restores a witness from its store', () => {
+    const store = memoryStore()
+    const first = witnessed(store)
+    const listed = first.witnesses()
+    first.destroy()
+    const second = newRoster(store)
+    expect(second.witnesses()).toEqual(listed)
+    expect(second.isWitness(peerOf(C))).toBe(true)
+    expect(second.members().map((m) => m.peerId)).toEqual([peerOf(A), peerOf(B)])
+  })
+
+  it('reports witnesses in roster:change', () => {
+    const roster = founded()
+    const seen: RosterChangeEvent[] = []
+    roster.on('roster:change', (e) => seen.push(e))
+    roster.addWitness(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    expect(seen.at(-1)?.witnesses.map((w) => [w.name, w.role])).toEqual([['charlie', 'witness']])
+    expect(seen.at(-1)?.members.map((m) => m.name)).toEqual(['alpha', 'bravo'])
   })
 })
 

@@ -8,6 +8,7 @@ const status: NodeStatus = {
   pid: 1,
   peerId: 'peer',
   agent: null,
+  role: 'node',
   machine: { name: 'm', fingerprint: 'f', priority: 0 },
   addresses: [],
   api: '',

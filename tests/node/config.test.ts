@@ -7,6 +7,7 @@ import { tempDir } from '../support/temp-dir.js'
 
 const good: Config = {
   version: 1,
+  role: 'node',
   machine: { name: 'laptop', priority: 0 },
   agent: { name: 'kira', publicKey: 'ab'.repeat(32) },
   api: { port: 0 },

@@ -1,14 +1,14 @@
 /** Real in-process mesh nodes on loopback for integration tests, stopped when the test ends. */
 import { onTestFinished } from 'vitest'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type RosterStore, type TermStore } from '../../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
 
 export interface TestNode {
   mesh: Mesh
   name: string
   seed: Uint8Array
   store: RosterStore & { updates: Uint8Array[] }
-  persisted: { joined: JoinedMembership | null; meshKeys: MeshKey[] }
+  persisted: { joined: MeshMembership | null; meshKeys: MeshKey[] }
   restart(): Promise<TestNode>
 }
 
@@ -20,7 +20,9 @@ interface NodeSpec {
   name: string
   seed?: Uint8Array
   founder?: boolean
-  membership?: JoinedMembership | null
+  membership?: MeshMembership | null
+  /** Runs as a witness: joins with a witness invitation, votes, never leads. */
+  witness?: boolean
   store?: RosterStore & { updates: Uint8Array[] }
   port?: number
   termStore?: TermStore
@@ -31,9 +33,9 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
   const seed = spec.seed ?? generateSeed()
   const store = spec.store ?? memoryStore()
   const termStore = spec.termStore ?? createMemoryTermStore()
-  const membership: JoinedMembership | null =
+  const membership: MeshMembership | null =
     spec.membership !== undefined ? spec.membership : spec.founder === true ? { agentName: 'kira', agentSeed: generateSeed(), meshKeys: [generateMeshKey(1)] } : null
-  const persisted: TestNode['persisted'] = { joined: membership, meshKeys: membership?.meshKeys ?? [] }
+  const persisted: TestNode['persisted'] = { joined: membership, meshKeys: membership === null || membership.role === 'witness' ? [] : membership.meshKeys }
   const mesh = await createMesh(
     {
       clock: createSystemClock(),
@@ -44,7 +46,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
       membership,
       persistJoin: (joined) => {
         persisted.joined = joined
-        persisted.meshKeys = joined.meshKeys
+        persisted.meshKeys = joined.role === 'witness' ? [] : joined.meshKeys
       },
       persistMeshKeys: (keys) => {
         persisted.meshKeys = keys
@@ -57,6 +59,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
       reconnect: { intervalMs: 200, initialBackoffMs: 200, maxBackoffMs: 1000 },
       pairing: { maxAttemptsPerPeer: 5, attemptWindowMs: 60_000 },
       priority: spec.priority ?? 0,
+      role: spec.witness === true ? 'witness' : 'member',
     },
   )
   let stopped = false
@@ -75,8 +78,17 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
     persisted,
     async restart() {
       await stop()
-      const joined = persisted.joined === null ? null : { ...persisted.joined, meshKeys: persisted.meshKeys }
-      return startTestNode({ name: spec.name, seed, store, membership: joined, termStore, ...(spec.priority === undefined ? {} : { priority: spec.priority }) })
+      const kept = persisted.joined
+      const joined = kept === null || kept.role === 'witness' ? kept : { ...kept, meshKeys: persisted.meshKeys }
+      return startTestNode({
+        name: spec.name,
+        seed,
+        store,
+        membership: joined,
+        termStore,
+        ...(spec.priority === undefined ? {} : { priority: spec.priority }),
+        ...(spec.witness === undefined ? {} : { witness: spec.witness }),
+      })
     },
   }
   return node
