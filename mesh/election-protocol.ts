@@ -15,9 +15,17 @@
  *   type 3 HEARTBEAT        term, round                    14 bytes
  *   type 4 HEARTBEAT_REPLY  term, round, ok, priority      17 bytes
  *   type 5 TIMEOUT_NOW      term                           10 bytes
+ *   type 6 PRE_VOTE         term, priority                 12 bytes
+ *   type 7 PRE_VOTE_REPLY   term, granted                  11 bytes
  *
  * The exchange (Raft's election without a log, see election.ts):
  *
+ *   would-be candidate → every voter  PRE_VOTE { term, priority }
+ *     term is the term it would stand in (its own + 1); nobody changes state on it.
+ *   voter → would-be candidate        PRE_VOTE_REPLY { term, granted }
+ *     granted (term echoes the request's) when the voter would vote now: it has not heard a
+ *     leader within the minimum timeout and the term is above its own; refused with the
+ *     voter's own term otherwise. Only with a majority of grants does the node stand.
  *   candidate → every voter  REQUEST_VOTE { term, priority, transfer }
  *     term is the candidate's new term; transfer is set only on the election a TIMEOUT_NOW
  *     from the leader started, and lets it through the voters' leader stickiness.
@@ -43,6 +51,8 @@ const TYPE_VOTE = 2
 const TYPE_HEARTBEAT = 3
 const TYPE_HEARTBEAT_REPLY = 4
 const TYPE_TIMEOUT_NOW = 5
+const TYPE_PRE_VOTE = 6
+const TYPE_PRE_VOTE_REPLY = 7
 const MAX_U32 = 0xffff_ffff
 const MAX_U16 = 0xffff
 /** The high 32 bits of a term may use 21 bits: 2^21 * 2^32 - 1 = 2^53 - 1. */
@@ -54,6 +64,8 @@ export type ElectionMessage =
   | { type: 'heartbeat'; term: number; round: number }
   | { type: 'heartbeat-reply'; term: number; round: number; ok: boolean; priority: number }
   | { type: 'timeout-now'; term: number }
+  | { type: 'pre-vote'; term: number; priority: number }
+  | { type: 'pre-vote-reply'; term: number; granted: boolean }
 
 const LENGTHS: Record<number, number> = {
   [TYPE_REQUEST_VOTE]: 13,
@@ -61,6 +73,8 @@ const LENGTHS: Record<number, number> = {
   [TYPE_HEARTBEAT]: 14,
   [TYPE_HEARTBEAT_REPLY]: 17,
   [TYPE_TIMEOUT_NOW]: 10,
+  [TYPE_PRE_VOTE]: 12,
+  [TYPE_PRE_VOTE_REPLY]: 11,
 }
 
 /** Encodes a message; throws ELECTION_FRAME_MALFORMED if a field is out of its range. */
@@ -88,6 +102,12 @@ export function encodeElectionMessage(m: ElectionMessage): Uint8Array {
       writeU16(view, 15, m.priority, 'priority')
       break
     case 'timeout-now':
+      break
+    case 'pre-vote':
+      writeU16(view, 10, m.priority, 'priority')
+      break
+    case 'pre-vote-reply':
+      frame[10] = writeBool(m.granted, 'granted')
       break
   }
   return frame
@@ -121,6 +141,10 @@ export function decodeElectionMessage(frame: Uint8Array): ElectionMessage {
         ok: readBool(frame, 14, 'ok'),
         priority: view.getUint16(15),
       }
+    case TYPE_PRE_VOTE:
+      return { type: 'pre-vote', term, priority: view.getUint16(10) }
+    case TYPE_PRE_VOTE_REPLY:
+      return { type: 'pre-vote-reply', term, granted: readBool(frame, 10, 'granted') }
     default:
       return { type: 'timeout-now', term }
   }
@@ -138,6 +162,10 @@ function typeOf(m: ElectionMessage): number {
       return TYPE_HEARTBEAT_REPLY
     case 'timeout-now':
       return TYPE_TIMEOUT_NOW
+    case 'pre-vote':
+      return TYPE_PRE_VOTE
+    case 'pre-vote-reply':
+      return TYPE_PRE_VOTE_REPLY
     default:
       throw new ElectionFrameMalformedError(`cannot encode message type ${String((m as { type?: unknown }).type)}`)
   }

@@ -1,7 +1,8 @@
 /**
  * mesh: the libp2p host of one machine (TCP, Noise, yamux, identify, ping), the signed
- * roster, the connection gater, pairing by invitation and reconnection; and the Clock
- * port every timed part of instar uses. The failure detector and leader election grow here.
+ * roster (members, and a witness that votes but never leads), the connection gater, pairing
+ * by invitation, reconnection, peer health and the leader election with its leases and
+ * fencing; and the Clock port every timed part of instar uses.
  *
  *   const host = await createMeshHost({ seed }, { listen: ['/ip4/127.0.0.1/tcp/0'] })
  *   await host.start()

@@ -247,7 +247,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     logger,
     openStream: (peerId, protocol, streamOptions) => openParticipantStream(peerId, protocol, streamOptions),
     deliver: (from, message) => {
-      if (message.type === 'request-vote' || message.type === 'heartbeat-reply') priorities.set(from, message.priority)
+      if (message.type === 'request-vote' || message.type === 'pre-vote' || message.type === 'heartbeat-reply') priorities.set(from, message.priority)
       election.receive(from, message)
     },
   })

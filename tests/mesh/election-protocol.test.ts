@@ -30,6 +30,10 @@ const samples: ElectionMessage[] = [
   { type: 'heartbeat-reply', term: 2 ** 40 + 3, round: 12, ok: true, priority: 3 },
   { type: 'heartbeat-reply', term: 0, round: 1, ok: false, priority: 0 },
   { type: 'timeout-now', term: 99 },
+  { type: 'pre-vote', term: 3, priority: 10 },
+  { type: 'pre-vote', term: TOP, priority: 65535 },
+  { type: 'pre-vote-reply', term: 3, granted: true },
+  { type: 'pre-vote-reply', term: 0, granted: false },
 ]
 
 describe('election frames', () => {
@@ -68,7 +72,10 @@ describe('election frames', () => {
     ['version 0', withByte(valid, 0, 0)],
     ['version 2', withByte(valid, 0, 2)],
     ['type 0', withByte(valid, 1, 0)],
-    ['type 6', withByte(valid, 1, 6)],
+    ['type 8', withByte(valid, 1, 8)],
+    ['a pre-vote of the wrong length', new Uint8Array([1, 6, 0, 0, 0, 0, 0, 0, 0, 1, 0])],
+    ['a pre-vote reply of the wrong length', new Uint8Array([1, 7, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0])],
+    ['a pre-vote reply with a boolean byte of 7', withByte(encodeElectionMessage({ type: 'pre-vote-reply', term: 1, granted: true }), 10, 7)],
     ['a short request-vote', valid.subarray(0, 12)],
     ['a long request-vote', new Uint8Array([...valid, 0])],
     ['a vote of the wrong length', new Uint8Array([1, 2, 0, 0, 0, 0, 0, 0, 0, 1])],
@@ -95,7 +102,7 @@ describe('election frames', () => {
       // Mostly valid headers, so the field checks get exercised and not just the version.
       if (frame.length > 1 && random() < 0.8) {
         frame[0] = 1
-        frame[1] = 1 + Math.floor(random() * 5)
+        frame[1] = 1 + Math.floor(random() * 7)
       }
       try {
         const message = decodeElectionMessage(frame)
@@ -111,6 +118,8 @@ describe('election frames', () => {
     ['a fractional term', { type: 'timeout-now', term: 1.5 }],
     ['a term past 2^53-1', { type: 'timeout-now', term: 2 ** 53 }],
     ['a priority past u16', { type: 'request-vote', term: 1, priority: 65536, transfer: false }],
+    ['a pre-vote priority past u16', { type: 'pre-vote', term: 1, priority: 70000 }],
+    ['a non-boolean pre-vote grant', { type: 'pre-vote-reply', term: 1, granted: 'yes' }],
     ['a round past u32', { type: 'heartbeat', term: 1, round: 2 ** 32 }],
     ['a non-boolean flag', { type: 'vote', term: 1, granted: 1 }],
     ['an unknown type', { type: 'gossip', term: 1 }],

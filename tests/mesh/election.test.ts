@@ -142,6 +142,23 @@ describe('election on a simulated network', () => {
     expectSafe(c)
   })
 
+  it('keeps a follower cut off for a long time from raising its term, so its return does not unseat the leader (PreVote)', () => {
+    const c = cluster(['a', 'b', 'c'], 5)
+    const leader = electOne(c)
+    const loner = c.ids().find((id) => id !== leader) as string
+    const term = c.election(leader).info().term
+    c.partition([loner])
+    c.advance(20_000)
+    expect(c.election(loner).info().term).toBe(term)
+    c.healAll()
+    c.advance(5_000)
+    expect(c.holders()).toEqual([leader])
+    expect(c.election(leader).info().term).toBe(term)
+    expect(c.election(loner).info().leader).toBe(leader)
+    expect(c.events.some((e) => e.includes(`${leader} lost`))).toBe(false)
+    expectSafe(c)
+  })
+
   it('hands leadership back to a higher-priority node that joins, with no gap longer than a few heartbeats', () => {
     const c = cluster(['a', 'b', 'c'], 5)
     const old = electOne(c)
@@ -278,11 +295,51 @@ describe('election rules on one node', () => {
     expect(store.load()).toEqual({ term: 6, votedFor: 'b' })
   })
 
-  it('persists its own vote before asking for votes', () => {
+  it('asks for pre-votes first, changing nothing, then persists its own vote before asking for votes', () => {
     const node = lone('a', ['a', 'b', 'c'])
     node.election.start()
     node.clock.advance(1500)
-    expect(node.order.slice(0, 3)).toEqual(['save 1 a', 'send request-vote b', 'send request-vote c'])
+    expect(node.order).toEqual(['send pre-vote b', 'send pre-vote c'])
+    expect(node.take('pre-vote')[0]?.message).toEqual({ type: 'pre-vote', term: 1, priority: 0 })
+    expect(node.election.info().term).toBe(0)
+    node.election.receive('c', { type: 'pre-vote-reply', term: 1, granted: true })
+    expect(node.order.slice(2, 5)).toEqual(['save 1 a', 'send request-vote b', 'send request-vote c'])
+  })
+
+  it('grants a pre-vote only when it would vote, and never changes its term or vote for one', () => {
+    const node = lone('v', ['a', 'b', 'v'])
+    node.election.start()
+    node.clock.advance(500)
+    // Within the boot stickiness: refused, with the voter's own term.
+    node.election.receive('a', { type: 'pre-vote', term: 1, priority: 0 })
+    expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 0, granted: false })
+    node.clock.advance(600)
+    node.election.receive('a', { type: 'pre-vote', term: 1, priority: 0 })
+    expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 1, granted: true })
+    expect(node.store.load()).toEqual({ term: 0, votedFor: null })
+    // A leader's heartbeat makes it refuse again for the minimum timeout.
+    node.election.receive('b', { type: 'heartbeat', term: 3, round: 1 })
+    node.election.receive('a', { type: 'pre-vote', term: 4, priority: 0 })
+    expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 3, granted: false })
+    // A term that is not above its own is refused even after the stickiness.
+    node.clock.advance(1100)
+    node.election.receive('a', { type: 'pre-vote', term: 3, priority: 0 })
+    expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 3, granted: false })
+  })
+
+  it('stays in its term when its pre-votes are refused, and adopts a higher term a refusal carries', () => {
+    const node = lone('a', ['a', 'b', 'c'])
+    node.election.start()
+    node.clock.advance(1500)
+    node.election.receive('b', { type: 'pre-vote-reply', term: 0, granted: false })
+    node.election.receive('c', { type: 'pre-vote-reply', term: 0, granted: false })
+    expect(node.election.info()).toMatchObject({ role: 'follower', term: 0 })
+    expect(node.take('request-vote')).toEqual([])
+    node.election.receive('c', { type: 'pre-vote-reply', term: 7, granted: false })
+    expect(node.election.info().term).toBe(7)
+    // A late grant for a round that no longer matches the term is ignored.
+    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
+    expect(node.election.info()).toMatchObject({ role: 'follower', term: 7 })
   })
 
   it('refuses votes within the minimum timeout of a heartbeat, and after boot, unless asked by a transfer', () => {
@@ -313,6 +370,7 @@ describe('election rules on one node', () => {
     node.election.on('lease:lost', (e) => lost.push(e.reason))
     node.election.start()
     node.clock.advance(1500)
+    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
     node.election.receive('b', { type: 'vote', term: 1, granted: true })
     expect(node.election.info().role).toBe('leader')
     const sentAt = node.clock.now()
@@ -331,12 +389,48 @@ describe('election rules on one node', () => {
     expect(node.election.info().role).toBe('follower')
   })
 
+  it('resends TIMEOUT_NOW after a hand-off until the target stands, in case one is lost', () => {
+    const node = lone('a', ['a', 'b', 'c'])
+    node.election.start()
+    node.clock.advance(1500)
+    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
+    node.election.receive('b', { type: 'vote', term: 1, granted: true })
+    node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    node.take('heartbeat')
+    void node.election.handOff()
+    expect(node.take('timeout-now').map((s) => s.to)).toEqual(['b'])
+    node.clock.advance(HEARTBEAT / 4)
+    expect(node.take('timeout-now')).toEqual([{ to: 'b', message: { type: 'timeout-now', term: 1 } }])
+    // The target stood: its vote request carries the next term, and the resending stops.
+    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: true })
+    node.take('vote')
+    node.clock.advance(HEARTBEAT * 2)
+    expect(node.take('timeout-now')).toEqual([])
+  })
+
+  it('stops resending TIMEOUT_NOW after one minimum timeout when the target never answers', () => {
+    const node = lone('a', ['a', 'b', 'c'])
+    node.election.start()
+    node.clock.advance(1500)
+    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
+    node.election.receive('b', { type: 'vote', term: 1, granted: true })
+    node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    void node.election.handOff()
+    node.take('timeout-now')
+    node.clock.advance(1000)
+    const resent = node.take('timeout-now').length
+    expect(resent).toBeGreaterThan(10)
+    node.clock.advance(1000)
+    expect(node.take('timeout-now')).toEqual([])
+  })
+
   it('steps down at once on a reply carrying a higher term', () => {
     const node = lone('a', ['a', 'b', 'c'])
     const lost: string[] = []
     node.election.on('lease:lost', (e) => lost.push(e.reason))
     node.election.start()
     node.clock.advance(1500)
+    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
     node.election.receive('b', { type: 'vote', term: 1, granted: true })
     node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
     node.election.receive('c', { type: 'heartbeat-reply', term: 4, round: 1, ok: false, priority: 0 })
