@@ -56,6 +56,13 @@ describe('config.json', () => {
     expect(failure({ ...good, machine: { name: '../x' } }).field).toBe('machine.name')
   })
 
+  it('defaults the role to node, accepts witness, and refuses any other role naming the field', () => {
+    expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').role).toBe('node')
+    expect(parseConfig({ ...good, role: 'witness' }, 'config.json').role).toBe('witness')
+    expect(failure({ ...good, role: 'leader' }).field).toBe('role')
+    expect(failure({ ...good, role: 1 }).field).toBe('role')
+  })
+
   it('refuses a file that is not JSON, saying so', () => {
     const dir = tempDir()
     const path = join(dir, 'config.json')
