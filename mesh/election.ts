@@ -354,7 +354,15 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
   function onPreVoteReply(from: string, m: Extract<ElectionMessage, { type: 'pre-vote-reply' }>): void {
     // A refusal carries the voter's real term; a grant echoes the round's.
-    if (!m.granted) return adoptTerm(m.term)
+    if (!m.granted) {
+      const stale = preVotes !== null && m.term > term
+      adoptTerm(m.term)
+      // Refused because our term was behind (a node that just restarted, or missed an
+      // election): ask again at once in the newer term rather than a whole timeout later.
+      // Voters that hear a leader refuse again with the same term, so this cannot loop.
+      if (stale && running && role !== 'leader' && canStand()) startPreVote()
+      return
+    }
     if (preVotes === null || role === 'leader' || m.term !== term + 1) return
     preVotes.add(from)
     if (isMajority(preVotes)) startElection(false)

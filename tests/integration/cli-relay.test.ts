@@ -2,13 +2,9 @@
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cleanupNodeOnFinish, runInstar } from '../support/cli.js'
+import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
-
-function lastJson<T>(text: string): T {
-  return JSON.parse(text.trim().split('\n').at(-1) ?? '') as T
-}
 
 async function nodeHome(name: string, agent?: string): Promise<string> {
   const dir = join(tempDir(), name)

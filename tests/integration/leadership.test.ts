@@ -1,6 +1,6 @@
 /** Leader election between real loopback nodes: one leader, failover, hand-off, fencing, modes. */
 import { describe, expect, it } from 'vitest'
-import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { connectedTo, leading, oneLeader, startTestNode, type TestNode } from '../support/mesh-nodes.js'
 import { waitFor } from '../support/wait-for.js'
 
 async function mesh(count: number, priorities: number[] = []): Promise<TestNode[]> {
@@ -12,19 +12,6 @@ async function mesh(count: number, priorities: number[] = []): Promise<TestNode[
   }
   await waitFor(() => nodes.every((a) => nodes.every((b) => a === b || connectedTo(a, b))), { timeoutMs: 20_000, what: 'full mesh' })
   return nodes
-}
-
-function leaders(nodes: TestNode[]): TestNode[] {
-  return nodes.filter((n) => n.mesh.leader().role === 'leader')
-}
-
-async function oneLeader(nodes: TestNode[], timeoutMs = 15_000): Promise<TestNode> {
-  return waitFor(() => {
-    const l = leaders(nodes)
-    if (l.length !== 1) return null
-    const leader = l[0] as TestNode
-    return nodes.every((n) => n.mesh.leader().leader === leader.mesh.peerId) ? leader : null
-  }, { timeoutMs, what: 'one leader that everyone follows' })
 }
 
 describe('leadership', () => {
@@ -68,7 +55,7 @@ describe('leadership', () => {
   it('gives leadership to the machine of higher priority by an orderly handback', async () => {
     const nodes = await mesh(3, [0, 0, 10])
     const leader = await waitFor(() => {
-      const l = leaders(nodes)
+      const l = leading(nodes)
       return l.length === 1 && l[0]?.name === 'n2' ? l[0] : null
     }, { timeoutMs: 20_000, what: 'n2 (priority 10) to lead' })
     expect(leader.name).toBe('n2')

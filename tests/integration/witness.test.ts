@@ -1,6 +1,6 @@
 /** A witness between real loopback nodes: it pairs, votes, never leads, breaks a two-machine split, holds no agent state. */
 import { describe, expect, it } from 'vitest'
-import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { connectedTo, leading, oneLeader, startTestNode, type TestNode } from '../support/mesh-nodes.js'
 import { waitFor } from '../support/wait-for.js'
 
 interface WitnessMesh {
@@ -19,17 +19,6 @@ async function witnessMesh(): Promise<WitnessMesh> {
   const all = [a, b, w]
   await waitFor(() => all.every((x) => all.every((y) => x === y || connectedTo(x, y))), { timeoutMs: 20_000, what: 'a, b and the witness connected' })
   return { a, b, w }
-}
-
-const leading = (nodes: TestNode[]): TestNode[] => nodes.filter((n) => n.mesh.leader().role === 'leader')
-
-async function oneLeader(nodes: TestNode[], timeoutMs = 15_000): Promise<TestNode> {
-  return waitFor(() => {
-    const l = leading(nodes)
-    if (l.length !== 1) return null
-    const leader = l[0] as TestNode
-    return nodes.every((n) => n.mesh.leader().leader === leader.mesh.peerId) ? leader : null
-  }, { timeoutMs, what: 'one leader that everyone follows' })
 }
 
 describe('witness', () => {

@@ -75,6 +75,15 @@ function lone(self: string, ids: string[], options: ElectionOptions = {}, store 
   return { clock, election, store, sent, order, take }
 }
 
+/** Starts `node` ('a' of a, b, c) and makes it leader of term 1 with b's pre-vote, vote and first acknowledgement. */
+function leadTermOne(node: ReturnType<typeof lone>): void {
+  node.election.start()
+  node.clock.advance(1500)
+  node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
+  node.election.receive('b', { type: 'vote', term: 1, granted: true })
+  node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+}
+
 describe('election mode', () => {
   const machine = (peerId: string): Voter => ({ peerId, priority: 0, canLead: true })
   const witness: Voter = { peerId: 'w', priority: 0, canLead: false }
@@ -327,16 +336,25 @@ describe('election rules on one node', () => {
     expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 3, granted: false })
   })
 
-  it('stays in its term when its pre-votes are refused, and adopts a higher term a refusal carries', () => {
+  it('stays in its term when its pre-votes are refused, and on a refusal carrying a higher term adopts it and asks again at once', () => {
     const node = lone('a', ['a', 'b', 'c'])
     node.election.start()
     node.clock.advance(1500)
+    node.take('pre-vote')
     node.election.receive('b', { type: 'pre-vote-reply', term: 0, granted: false })
     node.election.receive('c', { type: 'pre-vote-reply', term: 0, granted: false })
     expect(node.election.info()).toMatchObject({ role: 'follower', term: 0 })
     expect(node.take('request-vote')).toEqual([])
+    expect(node.take('pre-vote')).toEqual([])
     node.election.receive('c', { type: 'pre-vote-reply', term: 7, granted: false })
     expect(node.election.info().term).toBe(7)
+    expect(node.take('pre-vote').map((s) => s.message)).toEqual([
+      { type: 'pre-vote', term: 8, priority: 0 },
+      { type: 'pre-vote', term: 8, priority: 0 },
+    ])
+    // Refused again in the same term (the voters hear a leader): no further round until the next timeout.
+    node.election.receive('c', { type: 'pre-vote-reply', term: 7, granted: false })
+    expect(node.take('pre-vote')).toEqual([])
     // A late grant for a round that no longer matches the term is ignored.
     node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
     expect(node.election.info()).toMatchObject({ role: 'follower', term: 7 })
@@ -391,11 +409,7 @@ describe('election rules on one node', () => {
 
   it('resends TIMEOUT_NOW after a hand-off until the target stands, in case one is lost', () => {
     const node = lone('a', ['a', 'b', 'c'])
-    node.election.start()
-    node.clock.advance(1500)
-    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
-    node.election.receive('b', { type: 'vote', term: 1, granted: true })
-    node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    leadTermOne(node)
     node.take('heartbeat')
     void node.election.handOff()
     expect(node.take('timeout-now').map((s) => s.to)).toEqual(['b'])
@@ -410,11 +424,7 @@ describe('election rules on one node', () => {
 
   it('stops resending TIMEOUT_NOW after one minimum timeout when the target never answers', () => {
     const node = lone('a', ['a', 'b', 'c'])
-    node.election.start()
-    node.clock.advance(1500)
-    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
-    node.election.receive('b', { type: 'vote', term: 1, granted: true })
-    node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    leadTermOne(node)
     void node.election.handOff()
     node.take('timeout-now')
     node.clock.advance(1000)
@@ -428,11 +438,7 @@ describe('election rules on one node', () => {
     const node = lone('a', ['a', 'b', 'c'])
     const lost: string[] = []
     node.election.on('lease:lost', (e) => lost.push(e.reason))
-    node.election.start()
-    node.clock.advance(1500)
-    node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
-    node.election.receive('b', { type: 'vote', term: 1, granted: true })
-    node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    leadTermOne(node)
     node.election.receive('c', { type: 'heartbeat-reply', term: 4, round: 1, ok: false, priority: 0 })
     expect(lost).toEqual(['higher term'])
     expect(node.election.info()).toMatchObject({ role: 'follower', term: 4, leader: null })

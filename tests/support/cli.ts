@@ -43,6 +43,11 @@ export function runInstar(args: string[], options: { env?: NodeJS.ProcessEnv; ti
   })
 }
 
+/** The last line of a command's stdout, parsed (with --json a command prints one JSON line last). */
+export function lastJson<T>(text: string): T {
+  return JSON.parse(text.trim().split('\n').at(-1) ?? '') as T
+}
+
 /** Makes sure no node started on `home` outlives the test. */
 export function cleanupNodeOnFinish(home: string): void {
   onTestFinished(async () => {

@@ -1,5 +1,6 @@
 /** Real in-process mesh nodes on loopback for integration tests, stopped when the test ends. */
 import { onTestFinished } from 'vitest'
+import { waitFor } from './wait-for.js'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
 import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
 
@@ -96,4 +97,19 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
 
 export function connectedTo(node: TestNode, other: TestNode): boolean {
   return node.mesh.peers().some((p) => p.peerId === other.mesh.peerId && p.connected)
+}
+
+/** The nodes that believe they lead. */
+export function leading(nodes: TestNode[]): TestNode[] {
+  return nodes.filter((n) => n.mesh.leader().role === 'leader')
+}
+
+/** Waits for exactly one leader that every one of `nodes` follows. */
+export async function oneLeader(nodes: TestNode[], timeoutMs = 15_000): Promise<TestNode> {
+  return waitFor(() => {
+    const l = leading(nodes)
+    if (l.length !== 1) return null
+    const leader = l[0] as TestNode
+    return nodes.every((n) => n.mesh.leader().leader === leader.mesh.peerId) ? leader : null
+  }, { timeoutMs, what: 'one leader that everyone follows' })
 }
