@@ -7,8 +7,11 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 
 export interface GaterPolicy {
+  /** A member or the witness: admitted. */
   isMember(peerId: string): boolean
   wasRemoved(peerId: string): boolean
+  /** Cut off by the fault suite's partition hook (never in normal operation): refused like a removed machine. */
+  isCutOff?(peerId: string): boolean
   /** Whether an unknown peer may connect in order to pair with us. */
   acceptsPairing(): boolean
   /** Whether we are dialling this peer to join its mesh. */
@@ -16,7 +19,7 @@ export interface GaterPolicy {
 }
 
 export function admits(policy: GaterPolicy, peerId: string, direction: 'inbound' | 'outbound'): boolean {
-  if (policy.wasRemoved(peerId)) return false
+  if (policy.wasRemoved(peerId) || policy.isCutOff?.(peerId) === true) return false
   if (policy.isMember(peerId)) return true
   return direction === 'inbound' ? policy.acceptsPairing() : policy.isJoining(peerId)
 }

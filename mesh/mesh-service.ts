@@ -173,7 +173,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
 
   const policy: GaterPolicy = {
     isMember: (peerId) => state?.roster.isParticipant(peerId) ?? false,
-    wasRemoved: (peerId) => blocked.has(peerId) || (state?.roster.wasRemoved(peerId) ?? false),
+    wasRemoved: (peerId) => state?.roster.wasRemoved(peerId) ?? false,
+    isCutOff: (peerId) => blocked.has(peerId),
     acceptsPairing: () => state !== null && inviter.acceptsPairing(),
     isJoining: (peerId) => peerId === joiningPeer,
   }
