@@ -59,6 +59,10 @@ export function registerMesh(program: Command): void {
       const ttlMs = flags.ttl === undefined ? 15 * 60_000 : parseTtl(flags.ttl)
       const witness = flags.witness === true
       const created = await api(flags).post<{ invitation: string; expiresAt: string; sas: string; role: string }>('/mesh/invitations', { ttlMs, witness })
+      if (witness) {
+        const { members } = await api(flags).get<{ members: number }>('/mesh/status')
+        if (members !== 2) out.warn(`this mesh has ${members} machine${members === 1 ? '' : 's'}; a witness votes only while it has exactly two`)
+      }
       out.result(created, () =>
         [
           witness ? 'Witness invitation (single use; run this on the witness, next to its --home):' : 'Invitation (single use; run this on the new machine):',

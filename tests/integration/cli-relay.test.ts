@@ -46,6 +46,11 @@ describe('instar relay', () => {
     const status = lastJson<{ role: string; agent: null }>((await runInstar(['relay', 'status', '--home', w, '--json'])).stdout)
     expect(status).toMatchObject({ role: 'witness', agent: null })
 
+    // Alone, the founder may invite a witness, and is told it will not vote yet.
+    const early = await runInstar(['mesh', 'pair', '--witness', '--home', a])
+    expect(early.code, early.stderr).toBe(0)
+    expect(early.stderr).toMatch(/1 machine; a witness votes only while it has exactly two/)
+
     const member = lastJson<{ invitation: string }>((await runInstar(['mesh', 'pair', '--home', a, '--json'])).stdout)
     expect((await runInstar(['mesh', 'pair', member.invitation, '--home', b, '--json'])).code).toBe(0)
 
@@ -56,6 +61,7 @@ describe('instar relay', () => {
 
     const made = await runInstar(['mesh', 'pair', '--witness', '--home', a, '--json'])
     expect(made.code, made.stderr).toBe(0)
+    expect(made.stderr).not.toMatch(/votes only while/)
     const invitation = lastJson<{ invitation: string; sas: string; role: string }>(made.stdout)
     expect(invitation.role).toBe('witness')
     const joined = await runInstar(['mesh', 'pair', invitation.invitation, '--home', w, '--json'])
