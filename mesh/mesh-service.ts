@@ -18,7 +18,7 @@ import { createConnectionGater, type GaterPolicy } from './gater.js'
 import { createMeshHost, type MeshHost } from './host.js'
 import type { Invitation } from './invitation.js'
 import type { MeshLogger } from './logger.js'
-import { createInviter, joinMesh, type InviterOptions, type Membership } from './pairing.js'
+import { createInviter, joinMesh, type InvitationStore, type InviterOptions, type Membership } from './pairing.js'
 import { PAIRING_PROTOCOL } from './pairing-protocol.js'
 import { createPeerHealth, type PeerView } from './peer-health.js'
 import { guardBuiltInProtocols, membersOnly } from './protocol-guard.js'
@@ -62,6 +62,8 @@ export interface MeshDeps {
   termStore: TermStore
   /** Randomness for election timeouts. */
   random?: () => number
+  /** Keeps the invitations this machine made across restarts; in memory only without one. */
+  invitationStore?: InvitationStore
 }
 
 export interface MeshOptions {
@@ -204,6 +206,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       membership: inviterMembership,
       addresses: () => host.addresses(),
       onJoined: () => undefined,
+      ...(deps.invitationStore === undefined ? {} : { store: deps.invitationStore }),
     },
     options.pairing,
   )

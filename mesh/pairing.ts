@@ -5,11 +5,23 @@
  * JOIN_REJECT frame (the joiner must be able to read why) and logged with its code.
  * An invitation is for a machine (added as a member, welcomed with the agent seed and mesh
  * keys) or for a witness (added as a witness, welcomed with the agent's public key only);
- * the inviter's own pending record decides which, never the joiner.
+ * the inviter's own pending record decides which, never the joiner. With a store, open and
+ * recently used invitations survive a restart (single use included); no secret is stored.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { generateSeed, keyPairFromSeed, openSealed, sealTo, x25519PublicFromEd25519, type MeshKey } from '../identity/index.js'
+import {
+  domainSeparated,
+  fromHex,
+  generateSeed,
+  hmacSha256,
+  keyPairFromSeed,
+  openSealed,
+  sealTo,
+  toHex,
+  x25519PublicFromEd25519,
+  type MeshKey,
+} from '../identity/index.js'
 import type { Clock } from './clock.js'
 import {
   MeshError,
@@ -49,6 +61,28 @@ export interface Membership {
   meshKeys(): MeshKey[]
 }
 
+/**
+ * What the inviter keeps of one invitation so that it outlives a restart. The secret is not
+ * in it: it is derived again from the machine key and `nonce` (see inviteSecret), so the
+ * record may sit on disk unsealed.
+ */
+export interface InvitationRecord {
+  /** 32 random bytes, lowercase hex. */
+  nonce: string
+  meshId: string
+  addresses: string[]
+  role: InvitationRole
+  issuedAt: number
+  expiresAt: number
+  used: boolean
+}
+
+/** Persistence port for the inviter's invitations; `save` replaces all and is durable before it returns. */
+export interface InvitationStore {
+  load(): InvitationRecord[]
+  save(records: InvitationRecord[]): void
+}
+
 export interface InviterDeps {
   clock: Clock
   logger: MeshLogger
@@ -56,6 +90,15 @@ export interface InviterDeps {
   membership(): Membership | null
   addresses(): string[]
   onJoined(event: { peerId: string; name: string; sas: string; role: InvitationRole }): void
+  /** Where open and recently used invitations are kept across restarts; in memory only without one. */
+  store?: InvitationStore
+}
+
+const INVITE_SECRET_CONTEXT = 'instar/invite-secret/v1'
+
+/** An invitation's one-time secret: HMAC of the nonce under the machine key, so only this machine can make it again. */
+export function inviteSecret(machineSeed: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return hmacSha256(machineSeed, domainSeparated(INVITE_SECRET_CONTEXT, nonce))
 }
 
 export interface InviterOptions {
@@ -88,13 +131,52 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
   const { clock, logger } = deps
   const machine = keyPairFromSeed(deps.machineSeed)
   const selfPeerId = machinePeerId(machine.publicKey)
-  const pending = new Map<string, { invitation: Invitation; used: boolean }>()
+  const pending = new Map<string, { invitation: Invitation; used: boolean; nonce: string }>()
   const limiter = createRateLimiter({ max: options.maxAttemptsPerPeer ?? 5, windowMs: options.attemptWindowMs ?? 60_000 })
   const readTimeoutMs = options.readTimeoutMs ?? 10_000
   const rememberMs = options.rememberMs ?? 60 * 60_000
 
+  const persist = (): void => {
+    deps.store?.save(
+      [...pending.values()].map(({ invitation: i, used, nonce }) => ({
+        nonce,
+        meshId: i.meshId,
+        addresses: [...i.addresses],
+        role: i.role,
+        issuedAt: i.issuedAt,
+        expiresAt: i.expiresAt,
+        used,
+      })),
+    )
+  }
+  const remake = (record: InvitationRecord): Invitation =>
+    createInvitation(deps.machineSeed, {
+      meshId: record.meshId,
+      inviterPeerId: selfPeerId,
+      addresses: record.addresses,
+      now: record.issuedAt,
+      ttlMs: record.expiresAt - record.issuedAt,
+      role: record.role,
+      secret: inviteSecret(deps.machineSeed, fromHex(record.nonce)),
+    })
+  for (const record of deps.store?.load() ?? []) {
+    try {
+      const invitation = remake(record)
+      pending.set(invitation.inviteId, { invitation, used: record.used, nonce: record.nonce })
+    } catch (err) {
+      logger.warn({ code: (err as { code?: string }).code ?? 'PAIRING_INVITATION_MALFORMED' }, 'a kept invitation could not be restored; it is dropped')
+    }
+  }
+
   const prune = (now: number): void => {
-    for (const [id, entry] of pending) if (entry.invitation.expiresAt + rememberMs <= now) pending.delete(id)
+    let dropped = false
+    for (const [id, entry] of pending) {
+      if (entry.invitation.expiresAt + rememberMs <= now) {
+        pending.delete(id)
+        dropped = true
+      }
+    }
+    if (dropped) persist()
   }
   const open = (now: number) => [...pending.values()].filter((e) => !e.used && e.invitation.expiresAt > now)
 
@@ -125,7 +207,14 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       nonce: message.nonce,
     })
     checkProof(joinProof(invitation.secret, transcript), message.proof, 'joiner')
+    // Used, durably, before anything is granted: a crash after this cannot let it be used twice.
     entry.used = true
+    try {
+      persist()
+    } catch (err) {
+      entry.used = false
+      throw new MeshError('PAIRING_STORE_FAILED', 'the invitation could not be marked as used on disk; try again', { cause: err })
+    }
     const subject = { publicKey: message.joiner.publicKey, name: message.joiner.name }
     let welcome: Welcome
     if (invitation.role === 'witness') {
@@ -158,6 +247,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       if (member === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet; found one with "instar init --agent NAME" or join one')
       const now = clock.now()
       prune(now)
+      const nonce = generateSeed()
       const invitation = createInvitation(deps.machineSeed, {
         meshId: member.roster.meshId,
         inviterPeerId: selfPeerId,
@@ -165,8 +255,15 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         now,
         ttlMs,
         role,
+        secret: inviteSecret(deps.machineSeed, nonce),
       })
-      pending.set(invitation.inviteId, { invitation, used: false })
+      pending.set(invitation.inviteId, { invitation, used: false, nonce: toHex(nonce) })
+      try {
+        persist()
+      } catch (err) {
+        pending.delete(invitation.inviteId)
+        throw new MeshError('PAIRING_STORE_FAILED', 'the invitation could not be kept on disk, so it was not made', { cause: err })
+      }
       return invitation
     },
     acceptsPairing() {

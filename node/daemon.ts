@@ -5,12 +5,14 @@
  */
 import { fingerprint, fromHex, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
 import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
-import { createMesh, type Clock, type Mesh, type MeshMembership } from '../mesh/index.js'
+import { createMesh, type Clock, type Mesh, type MeshDeps, type MeshMembership } from '../mesh/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { registerFaultRoutes } from './api-fault-routes.js'
 import type { FastifyInstance } from 'fastify'
-import { NodeError } from './errors.js'
+import { codeOf, NodeError } from './errors.js'
+import { boundPorts, parseRememberedPorts, withRememberedPorts } from './listen-ports.js'
+import { createInvitationFile } from './invitation-file.js'
 import { startLeaseJournal } from './lease-journal.js'
 import { join } from 'node:path'
 import { writeConfig } from './config.js'
@@ -19,6 +21,9 @@ import { loadHome } from './home.js'
 import type { Logger } from './logger.js'
 import { acquireLock, removeRunInfo, writeRunInfo, type Lock } from './run-state.js'
 import { VERSION } from './version.js'
+
+/** state.db meta key: the ports the configured port-0 listen addresses got last time. */
+const LISTEN_PORTS_KEY = 'listen.ports'
 
 export interface StartNodeDeps {
   clock: Clock
@@ -132,44 +137,66 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
           : home.agent === null
             ? null
             : { agentName: agentConfig.name, agentSeed: home.agent.seed, meshKeys: home.meshKeys }
-    mesh = await createMesh(
-      {
-        clock,
-        logger,
-        machineSeed: home.machine.seed,
-        machineName: home.config.machine.name,
-        rosterStore: createSqliteRosterStore(state),
-        membership,
-        persistJoin(joined) {
-          if (joined.role === 'witness') {
-            home.config = { ...home.config, agent: { name: joined.agentName, publicKey: toHex(joined.agentPublicKey) } }
-            writeConfig(home.paths.config, home.config)
-            return
-          }
-          // Keys first, config last: a crash in between leaves a machine that still waits to join.
-          const agentPublicKey = keyPairFromSeed(joined.agentSeed).publicKey
-          saveSeed(home.paths.agentKey, 'agent', joined.agentSeed, { overwrite: true })
-          saveMeshKeys(home.paths.meshKeys, joined.meshKeys, { overwrite: true })
-          home.config = { ...home.config, agent: { name: joined.agentName, publicKey: toHex(agentPublicKey) } }
+    const meshDeps: MeshDeps = {
+      clock,
+      logger,
+      machineSeed: home.machine.seed,
+      machineName: home.config.machine.name,
+      rosterStore: createSqliteRosterStore(state),
+      membership,
+      persistJoin(joined) {
+        if (joined.role === 'witness') {
+          home.config = { ...home.config, agent: { name: joined.agentName, publicKey: toHex(joined.agentPublicKey) } }
           writeConfig(home.paths.config, home.config)
-        },
-        persistMeshKeys(keys) {
-          saveMeshKeys(home.paths.meshKeys, keys, { overwrite: true })
-        },
-        termStore: createSqliteTermStore(state),
+          return
+        }
+        // Keys first, config last: a crash in between leaves a machine that still waits to join.
+        const agentPublicKey = keyPairFromSeed(joined.agentSeed).publicKey
+        saveSeed(home.paths.agentKey, 'agent', joined.agentSeed, { overwrite: true })
+        saveMeshKeys(home.paths.meshKeys, joined.meshKeys, { overwrite: true })
+        home.config = { ...home.config, agent: { name: joined.agentName, publicKey: toHex(agentPublicKey) } }
+        writeConfig(home.paths.config, home.config)
       },
-      {
-        listen: options.listen ?? home.config.listen,
+      persistMeshKeys(keys) {
+        saveMeshKeys(home.paths.meshKeys, keys, { overwrite: true })
+      },
+      termStore: createSqliteTermStore(state),
+      invitationStore: createInvitationFile(home.paths.invitations, logger),
+    }
+    const configured = options.listen ?? home.config.listen
+    // Ask for last run's ports again (see listen-ports.ts), unless --listen says otherwise.
+    const listen = options.listen === undefined ? withRememberedPorts(configured, parseRememberedPorts(state.getMeta(LISTEN_PORTS_KEY))) : configured
+    const openMesh = async (addresses: string[]): Promise<{ mesh: Mesh; stopJournal: () => void }> => {
+      const opened = await createMesh(meshDeps, {
+        listen: addresses,
         agentVersion: `instar/${VERSION}`,
         mdns: home.config.mdns,
         priority: home.config.machine.priority,
         role: witness ? 'witness' : 'member',
-      },
-    )
-    const stopJournal = startLeaseJournal({ mesh, clock, path: join(home.paths.logsDir, 'lease.log') })
-    undo.push(() => stopJournal())
-    await mesh.start()
+      })
+      // Subscribed before start: a lone machine takes the lease as it starts.
+      const stopJournal = startLeaseJournal({ mesh: opened, clock, path: join(home.paths.logsDir, 'lease.log') })
+      try {
+        await opened.start()
+      } catch (err) {
+        stopJournal()
+        await opened.stop().catch(() => undefined)
+        throw err
+      }
+      return { mesh: opened, stopJournal }
+    }
+    let opened: { mesh: Mesh; stopJournal: () => void }
+    try {
+      opened = await openMesh(listen)
+    } catch (err) {
+      if (listen.join('\n') === configured.join('\n') || codeOf(err) !== 'MESH_LISTEN_FAILED') throw err
+      logger.info({ code: 'MESH_LISTEN_FAILED', listen }, 'a port of the last run is taken; listening on the configured addresses')
+      opened = await openMesh(configured)
+    }
+    mesh = opened.mesh
+    undo.push(() => opened.stopJournal())
     undo.push(() => mesh.stop())
+    if (options.listen === undefined) state.setMeta(LISTEN_PORTS_KEY, JSON.stringify(boundPorts(configured, mesh.host.addresses())))
     await startAgentState()
     undo.push(() => {
       agentState?.stop()

@@ -104,6 +104,8 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
     rmSync(paths.meshKeys, { force: true })
   }
 
+  // Invitations of the old identity could never be used: their secrets derive from the old machine key.
+  rmSync(paths.invitations, { force: true })
   writeConfig(paths.config, { ...draft, agent })
   writeSecretFile(paths.apiToken, randomBytes(32).toString('hex'))
 

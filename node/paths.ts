@@ -11,6 +11,7 @@ export interface HomePaths {
   meshKeys: string
   stateDb: string
   apiToken: string
+  invitations: string
   runDir: string
   runFile: string
   lockFile: string
@@ -42,6 +43,7 @@ export function homePaths(home: string): HomePaths {
     meshKeys: join(keysDir, 'mesh.keys'),
     stateDb: join(home, 'state.db'),
     apiToken: join(home, 'api.token'),
+    invitations: join(home, 'invitations.json'),
     runDir,
     runFile: join(runDir, 'node.json'),
     lockFile: join(runDir, 'node.lock'),

@@ -211,3 +211,36 @@ describe('bad input on start', () => {
     expect(result.stderr).toMatch(/--api-port must be a whole number/)
   })
 })
+
+describe('listen ports across restarts', () => {
+  it('listens on the port of its last run when the config says port 0, and on a new one when that port is taken', { timeout: 120_000 }, async () => {
+    const home = await initHome()
+    cleanupNodeOnFinish(home)
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, listen: ['/ip4/127.0.0.1/tcp/0'] }))
+    const portOf = (run: { addresses: string[] }): number => Number(/\/tcp\/(\d+)/.exec(run.addresses[0] ?? '')?.[1])
+    const start = async (): Promise<{ addresses: string[] }> => {
+      const result = await runInstar(['node', 'start', '--home', home, '--detach', '--json'])
+      expect(result.code, result.stderr).toBe(0)
+      return parseJson(result.stdout)
+    }
+    const stop = async (): Promise<void> => {
+      expect((await runInstar(['node', 'stop', '--home', home])).code).toBe(0)
+    }
+    const first = portOf(await start())
+    expect(first).toBeGreaterThan(0)
+    await stop()
+    expect(portOf(await start())).toBe(first)
+    await stop()
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(first, '127.0.0.1', resolve))
+    try {
+      const third = portOf(await start())
+      expect(third).toBeGreaterThan(0)
+      expect(third).not.toBe(first)
+      await stop()
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
+  })
+})

@@ -4,7 +4,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { createMeshHost } from '../../mesh/index.js'
+import { createMeshHost, type InvitationRecord, type InvitationStore } from '../../mesh/index.js'
 import { generateSeed } from '../../identity/index.js'
 import { PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL } from '../../mesh/index.js'
 import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
@@ -91,6 +91,30 @@ describe('pairing', () => {
     const altered = `${token.slice(0, 40)}${token[40] === 'A' ? 'B' : 'A'}${token.slice(41)}`
     await expect(b.mesh.join(altered)).rejects.toMatchObject({ code: expect.stringMatching(/PAIRING_INVITATION_(FORGED|MALFORMED)/) })
     await expect(b.mesh.join(token.slice(0, token.length - 5))).rejects.toMatchObject({ code: 'PAIRING_INVITATION_MALFORMED' })
+  })
+})
+
+describe('invitations across a restart', () => {
+  /** A store that keeps what the inviter saves, as invitations.json does. */
+  const keptInvitations = (): InvitationStore & { records: InvitationRecord[] } => {
+    const kept = { records: [] as InvitationRecord[] }
+    return Object.assign(kept, { load: () => kept.records.map((r) => ({ ...r })), save: (records: InvitationRecord[]) => void (kept.records = records.map((r) => ({ ...r }))) })
+  }
+
+  it('keeps an open invitation usable after the inviter restarts, and single-use after another', async () => {
+    const invitations = keptInvitations()
+    const a = await startTestNode({ name: 'a', founder: true, invitations })
+    const invitation = a.mesh.invite(10 * 60_000)
+    expect(JSON.stringify(invitations.records)).not.toContain(Buffer.from(invitation.secret).toString('hex'))
+    const again = await a.restart({ samePort: true })
+    expect(again.mesh.status().pendingInvitations).toBe(1)
+    const b = await startTestNode({ name: 'b' })
+    const joined = await b.mesh.join(invitation.token)
+    expect(joined.sas).toBe(invitation.sas)
+    const third = await again.restart({ samePort: true })
+    const c = await startTestNode({ name: 'c' })
+    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_INVITATION_USED' })
+    expect(third.mesh.roster()?.members().map((m) => m.name).sort()).toEqual(['a', 'b'])
   })
 })
 

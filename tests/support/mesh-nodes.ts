@@ -2,7 +2,7 @@
 import { onTestFinished } from 'vitest'
 import { waitFor } from './wait-for.js'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type InvitationStore, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
 
 export interface TestNode {
   mesh: Mesh
@@ -10,7 +10,8 @@ export interface TestNode {
   seed: Uint8Array
   store: RosterStore & { updates: Uint8Array[] }
   persisted: { joined: MeshMembership | null; meshKeys: MeshKey[] }
-  restart(): Promise<TestNode>
+  /** Stops and starts again from what it kept; `samePort` listens on the port it had, as the daemon does. */
+  restart(options?: { samePort?: boolean }): Promise<TestNode>
 }
 
 export function memoryStore(updates: Uint8Array[] = []): RosterStore & { updates: Uint8Array[] } {
@@ -24,6 +25,8 @@ interface NodeSpec {
   membership?: MeshMembership | null
   /** Runs as a witness: joins with a witness invitation, votes, never leads. */
   witness?: boolean
+  /** Keeps this node's invitations across restart(). */
+  invitations?: InvitationStore
   store?: RosterStore & { updates: Uint8Array[] }
   port?: number
   termStore?: TermStore
@@ -53,6 +56,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
         persisted.meshKeys = keys
       },
       termStore,
+      ...(spec.invitations === undefined ? {} : { invitationStore: spec.invitations }),
     },
     {
       listen: [`/ip4/127.0.0.1/tcp/${spec.port ?? 0}`],
@@ -77,7 +81,8 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
     seed,
     store,
     persisted,
-    async restart() {
+    async restart(restartOptions) {
+      const port = restartOptions?.samePort === true ? Number(/\/tcp\/(\d+)/.exec(mesh.host.addresses()[0] ?? '')?.[1]) : undefined
       await stop()
       const kept = persisted.joined
       const joined = kept === null || kept.role === 'witness' ? kept : { ...kept, meshKeys: persisted.meshKeys }
@@ -89,6 +94,8 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
         termStore,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
         ...(spec.witness === undefined ? {} : { witness: spec.witness }),
+        ...(spec.invitations === undefined ? {} : { invitations: spec.invitations }),
+        ...(port === undefined ? {} : { port }),
       })
     },
   }
