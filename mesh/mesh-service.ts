@@ -7,144 +7,27 @@
  * holds only the agent's public key, never leads, and is reached only by the roster, identify,
  * ping and election protocols: the agent's documents stay between members.
  */
-import type { Connection, PeerId, PeerInfo, Stream, StreamHandler } from '@libp2p/interface'
+import type { Connection, PeerId, PeerInfo } from '@libp2p/interface'
 import { fromHex, generateMeshKey, keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
-import type { Clock } from './clock.js'
 import { MeshError } from './errors.js'
-import { createElection, type ElectionOptions, type LeaderInfo, type TermStore, type Voter } from './election.js'
+import { createElection, type Voter } from './election.js'
 import { ELECTION_PROTOCOL } from './election-protocol.js'
 import { createElectionTransport } from './election-transport.js'
 import { createConnectionGater, type GaterPolicy } from './gater.js'
-import { createMeshHost, type MeshHost } from './host.js'
-import type { Invitation } from './invitation.js'
-import type { MeshLogger } from './logger.js'
-import { createInviter, joinMesh, type InvitationStore, type InviterOptions, type Membership } from './pairing.js'
+import { createMeshHost } from './host.js'
+import type { Mesh, MeshDeps, MeshMembership, MeshOptions } from './mesh-types.js'
+import { createInviter, joinMesh, type Membership } from './pairing.js'
 import { PAIRING_PROTOCOL } from './pairing-protocol.js'
-import { createPeerHealth, type PeerView } from './peer-health.js'
+import { createPeerHealth } from './peer-health.js'
 import { guardBuiltInProtocols, membersOnly } from './protocol-guard.js'
-import { createReconnector, type ReconnectOptions } from './reconnect.js'
-import { createRoster, type Roster, type RosterMember, type RosterStore } from './roster.js'
-import { rosterVoters } from './voters.js'
+import { createReconnector } from './reconnect.js'
+import { createRoster, type Roster } from './roster.js'
 import { machinePeerId } from './roster-events.js'
 import { createRosterSync } from './roster-sync.js'
 import { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
+import { rosterVoters } from './voters.js'
 
-/** What a member holds: the agent seed and the mesh key epochs. */
-export interface JoinedMembership {
-  role?: 'member'
-  agentName: string
-  agentSeed: Uint8Array
-  meshKeys: MeshKey[]
-}
-
-/** What a witness holds: only the agent's public key, to check the roster's signatures. */
-export interface WitnessMembership {
-  role: 'witness'
-  agentName: string
-  agentPublicKey: Uint8Array
-}
-
-export type MeshMembership = JoinedMembership | WitnessMembership
-
-export interface MeshDeps {
-  clock: Clock
-  logger: MeshLogger
-  machineSeed: Uint8Array
-  machineName: string
-  rosterStore: RosterStore
-  /** What the keystore holds: the agent and mesh keys (a witness: the agent public key), or null for a machine waiting to join. */
-  membership: MeshMembership | null
-  /** Persists what joining gave us, before the mesh starts using it. */
-  persistJoin(joined: MeshMembership): void
-  /** Persists mesh key epochs learned from the roster (after a removal). */
-  persistMeshKeys(keys: MeshKey[]): void
-  /** Where this node keeps its election term and vote (durable before it answers). */
-  termStore: TermStore
-  /** Randomness for election timeouts. */
-  random?: () => number
-  /** Keeps the invitations this machine made across restarts; in memory only without one. */
-  invitationStore?: InvitationStore
-}
-
-export interface MeshOptions {
-  listen: string[]
-  agentVersion?: string
-  /** LAN discovery: members found by mDNS are dialled at the addresses they announce. */
-  mdns?: boolean
-  pingIntervalMs?: number
-  rosterPushDelayMs?: number
-  reconnect?: ReconnectOptions
-  pairing?: InviterOptions
-  /** This machine's leadership priority: a reachable machine of higher priority leads. */
-  priority?: number
-  /** 'witness': this machine joins meshes as a witness, which votes but never leads (default 'member'). */
-  role?: 'member' | 'witness'
-  election?: ElectionOptions
-}
-
-export interface MeshStatus {
-  member: boolean
-  /** This machine is the mesh's witness: it votes but never leads and holds no agent state. */
-  witness: boolean
-  removed: boolean
-  meshId: string | null
-  agent: { name: string; publicKey: string } | null
-  self: string
-  members: number
-  witnesses: number
-  connected: number
-  pendingInvitations: number
-  meshKeyEpoch: number
-}
-
-export interface JoinSummary {
-  mesh: string
-  inviter: string
-  sas: string
-  members: RosterMember[]
-}
-
-export interface Mesh {
-  readonly peerId: string
-  readonly host: MeshHost
-  start(): Promise<void>
-  stop(): Promise<void>
-  status(): MeshStatus
-  peers(): PeerView[]
-  roster(): Roster | null
-  /** A single-use invitation for a machine, or for a witness. */
-  invite(ttlMs: number, role?: 'member' | 'witness'): Invitation
-  join(token: string, options?: { signal?: AbortSignal }): Promise<JoinSummary>
-  remove(query: string): Promise<RosterMember>
-  leave(): Promise<void>
-  /** Serves a protocol to members only; streams from anyone else are reset. */
-  handle(protocol: string, handler: StreamHandler, options?: { maxInboundStreams?: number }): Promise<void>
-  /** Opens a stream to a connected member (never to a witness). */
-  openStream(peerId: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>
-  connectedMembers(): string[]
-  /** Fires when a connection to a member opens (once per connection) or the last one closes. */
-  on(event: 'member:connect' | 'member:disconnect', fn: (e: { peerId: string }) => void): () => void
-  /** The mesh key epochs this machine holds, oldest first. */
-  meshKeys(): MeshKey[]
-  on(event: 'keys:change', fn: (e: { keys: MeshKey[] }) => void): () => void
-  /** Who leads, in which term, in which mode. */
-  leader(): LeaderInfo
-  /** Throws LEASE_TERM_STALE unless this node leads in `term` with an unexpired lease. */
-  fence(term: number): void
-  /** Subscribes to acquiring leadership (with an AbortSignal that fires on loss) and to losing it. */
-  onLease(event: 'lease:acquired', fn: (e: { term: number; signal: AbortSignal }) => void): () => void
-  onLease(event: 'lease:lost', fn: (e: { term: number; reason: string }) => void): () => void
-  /** If this node leads, hands leadership to the best reachable member at once. */
-  handOff(): Promise<void>
-  /** Election frames and bytes this node has sent. */
-  electionTraffic(): { messages: number; bytes: number }
-  /**
-   * Fault hook for the fault suite: drop all traffic with these peers (connections refused and
-   * closed, streams reset) until called again with another list; [] heals. Never used in
-   * normal operation.
-   */
-  partition(peers: string[]): Promise<void>
-}
+export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshMembership, MeshOptions, MeshStatus, WitnessMembership } from './mesh-types.js'
 
 export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<Mesh> {
   const { clock, logger } = deps
