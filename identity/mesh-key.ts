@@ -7,15 +7,15 @@
  * The header is fixed-length, so header || aad is unambiguous; authenticating it stops a
  * relay from relabelling a message with another epoch.
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { randomBytes } from '@noble/hashes/utils.js'
-import { concatBytes, isU32, readU32be, u32be } from './encoding.js'
+import { concatBytes, isU32, readU32be } from './encoding.js'
 import {
   IdentityKeyInvalidError,
   MeshKeyUnknownEpochError,
   SealMalformedError,
   SealOpenFailedError,
 } from './errors.js'
+import { randomPooled, xchachaOpen, xchachaSealInto } from './xchacha.js'
 
 export interface MeshKey {
   epoch: number
@@ -29,7 +29,6 @@ const EPOCH_HEADER_LENGTH = 5
 const NONCE_LENGTH = 24
 const TAG_LENGTH = 16
 const HEADER_LENGTH = EPOCH_HEADER_LENGTH + NONCE_LENGTH
-const EMPTY = new Uint8Array(0)
 
 export function assertMeshKey(meshKey: MeshKey): void {
   if (!isU32(meshKey.epoch)) {
@@ -48,10 +47,17 @@ export function generateMeshKey(epoch: number): MeshKey {
 
 export function sealWithMeshKey(meshKey: MeshKey, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
   assertMeshKey(meshKey)
-  const header = concatBytes(Uint8Array.of(MESH_SEAL_VERSION), u32be(meshKey.epoch))
-  const nonce = randomBytes(NONCE_LENGTH)
-  const ciphertext = xchacha20poly1305(meshKey.key, nonce, concatBytes(header, aad ?? EMPTY)).encrypt(plaintext)
-  return concatBytes(header, nonce, ciphertext)
+  const out = new Uint8Array(HEADER_LENGTH + plaintext.length + TAG_LENGTH)
+  out[0] = MESH_SEAL_VERSION
+  new DataView(out.buffer).setUint32(1, meshKey.epoch, false)
+  const nonce = randomPooled(NONCE_LENGTH)
+  out.set(nonce, EPOCH_HEADER_LENGTH)
+  xchachaSealInto(meshKey.key, nonce, associatedData(out.subarray(0, EPOCH_HEADER_LENGTH), aad), plaintext, out, HEADER_LENGTH)
+  return out
+}
+
+function associatedData(header: Uint8Array, aad: Uint8Array | undefined): Uint8Array {
+  return aad === undefined || aad.length === 0 ? header : concatBytes(header, aad)
 }
 
 export function readSealedEpoch(sealed: Uint8Array): number {
@@ -75,7 +81,7 @@ export function openWithMeshKey(
   const nonce = sealed.subarray(EPOCH_HEADER_LENGTH, HEADER_LENGTH)
   const ciphertext = sealed.subarray(HEADER_LENGTH)
   try {
-    const plaintext = xchacha20poly1305(meshKey.key, nonce, concatBytes(header, aad ?? EMPTY)).decrypt(ciphertext)
+    const plaintext = xchachaOpen(meshKey.key, nonce, associatedData(header, aad), ciphertext)
     return { epoch, plaintext }
   } catch (cause) {
     throw new SealOpenFailedError({ cause })
