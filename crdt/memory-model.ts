@@ -1,22 +1,32 @@
 /**
  * The agent's memory as a typed facade over a Yjs document. Callers never see a Y type.
  *
- * Layout: `doc.getMap('entries')` maps an entry id to a nested Y.Map with one key per field:
+ * Layout: two top-level maps of plain values (no nested Y types, so an entry costs Yjs one
+ * item when added, rather than a map and six field items):
+ *   `doc.getMap('entries')`  entry id → the entry as written by `add`, one object:
+ *       { topic, text, tags, author, createdAt, updatedAt }
+ *   `doc.getMap('edits')`    `${id}/${field}` → the field's value as last set by `update`,
+ *       for field in text, topic, tags, updatedAt. It overrides the value in `entries`.
+ * Fields:
  *   topic     string, 1-100 chars of [A-Za-z0-9 ._/-], no leading or trailing space
  *   text      string, 1-20000 UTF-16 code units, not only whitespace
- *   tags      JSON string of string[] (at most 32 distinct tags, each 1-50 chars, no control
- *             characters, no leading or trailing space). A JSON string rather than a Y.Array:
- *             the tag list is one last-writer-wins value, so two machines retagging an entry
- *             at once converge to one of the two lists instead of a merged list with doubles.
+ *   tags      string[] (at most 32 distinct tags, each 1-50 chars, no control characters, no
+ *             leading or trailing space), always written whole: the tag list is one
+ *             last-writer-wins value, so two machines retagging an entry at once converge to
+ *             one of the two lists instead of a merged list with doubles.
  *   author    machine id of the writer that added the entry
  *   createdAt, updatedAt  numbers (ms since the epoch, from the caller's clock)
- * Per-field keys mean concurrent edits of different fields both survive; concurrent edits of
- * the same field converge by Yjs's last-writer-wins. A forget concurrent with an update wins.
+ * One `edits` key per field means concurrent edits of different fields both survive; concurrent
+ * edits of the same field converge by Yjs's last-writer-wins. A forget deletes the entry and the
+ * edits keys it knows, in one transaction; a forget concurrent with an update wins (the entry is
+ * gone, and the update's edits keys stay behind unread: an id is never reused).
  *
  * Entries that a remote writer left malformed are invisible (get → undefined, never listed).
+ * The decoded entries are cached and kept current from each transaction's changed keys, so
+ * size() and the listings do not decode the whole document.
  */
-import { randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
+import { randomPooled } from '../identity/index.js'
 import { MemoryEntryNotFoundError, ModelInputInvalidError } from './errors.js'
 
 export interface MemoryEntry {
@@ -72,20 +82,51 @@ const TOPIC = /^[A-Za-z0-9 ._/-]+$/
 const MACHINE_ID = /^[A-Za-z0-9._-]+$/
 const CONTROL = /[\u0000-\u001f\u007f]/
 
-export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): MemoryModel {
-  const entries = doc.getMap<Y.Map<unknown>>('entries')
-  const newId = deps.id ?? (() => randomBytes(16).toString('hex'))
+const EDITABLE = ['text', 'topic', 'tags', 'updatedAt'] as const
+type Editable = (typeof EDITABLE)[number]
 
-  const read = (id: string): MemoryEntry | undefined => {
-    const m = entries.get(id)
-    return m instanceof Y.Map ? decodeEntry(id, m) : undefined
+const editKey = (id: string, field: Editable): string => `${id}/${field}`
+/** The entry id of an `edits` key: everything before the last "/" (field names hold none). */
+const idOfEditKey = (key: string): string => key.slice(0, key.lastIndexOf('/'))
+
+export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): MemoryModel {
+  const entries = doc.getMap<unknown>('entries')
+  const edits = doc.getMap<unknown>('edits')
+  const newId = deps.id ?? (() => Buffer.from(randomPooled(16)).toString('hex'))
+
+  const read = (id: string): MemoryEntry | undefined => decodeEntry(id, entries.get(id), edits)
+
+  // Every id in `entries`, decoded (null when malformed), and the count of good ones. Brought
+  // up to date before any observer of a transaction runs; while a transaction or its observers
+  // are under way it may lag, so reads then decode directly (`settled`).
+  const cache = new Map<string, MemoryEntry | null>()
+  let valid = 0
+  const refresh = (id: string): void => {
+    const before = cache.get(id)
+    if (before !== undefined && before !== null) valid--
+    if (!entries.has(id)) {
+      cache.delete(id)
+      return
+    }
+    const now = read(id) ?? null
+    cache.set(id, now)
+    if (now !== null) valid++
   }
+  entries.forEach((_, id) => refresh(id))
+  doc.on('beforeObserverCalls', (tr: Y.Transaction) => {
+    for (const id of touchedIds(tr, entries, edits)) refresh(id)
+  })
+  const settled = (): boolean => doc._transaction === null && doc._transactionCleanups.length === 0
 
   const everything = (): MemoryEntry[] => {
     const out: MemoryEntry[] = []
-    for (const id of entries.keys()) {
-      const e = read(id)
-      if (e !== undefined) out.push(e)
+    if (settled()) {
+      for (const e of cache.values()) if (e !== null) out.push(copyEntry(e))
+    } else {
+      entries.forEach((_, id) => {
+        const e = read(id)
+        if (e !== undefined) out.push(e)
+      })
     }
     return out
   }
@@ -102,16 +143,7 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
       if (typeof id !== 'string' || id.length === 0 || entries.has(id)) {
         throw new ModelInputInvalidError('id', 'the id generator returned an empty or taken id')
       }
-      doc.transact(() => {
-        const m = new Y.Map<unknown>()
-        m.set('topic', topic)
-        m.set('text', text)
-        m.set('tags', JSON.stringify(tags))
-        m.set('author', author)
-        m.set('createdAt', now)
-        m.set('updatedAt', now)
-        entries.set(id, m)
-      })
+      entries.set(id, { topic, text, tags, author, createdAt: now, updatedAt: now })
       return id
     },
 
@@ -126,13 +158,12 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
       }
       checkTime(now, 'now')
       const current = read(id)
-      const m = entries.get(id)
-      if (current === undefined || !(m instanceof Y.Map)) throw new MemoryEntryNotFoundError(id)
+      if (current === undefined) throw new MemoryEntryNotFoundError(id)
       doc.transact(() => {
-        if (text !== undefined && text !== current.text) m.set('text', text)
-        if (topic !== undefined && topic !== current.topic) m.set('topic', topic)
-        if (tags !== undefined && JSON.stringify(tags) !== JSON.stringify(current.tags)) m.set('tags', JSON.stringify(tags))
-        m.set('updatedAt', now)
+        if (text !== undefined && text !== current.text) edits.set(editKey(id, 'text'), text)
+        if (topic !== undefined && topic !== current.topic) edits.set(editKey(id, 'topic'), topic)
+        if (tags !== undefined && JSON.stringify(tags) !== JSON.stringify(current.tags)) edits.set(editKey(id, 'tags'), tags)
+        edits.set(editKey(id, 'updatedAt'), now)
       })
       return read(id) as MemoryEntry
     },
@@ -140,7 +171,10 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
     forget(id) {
       checkId(id)
       if (!entries.has(id)) throw new MemoryEntryNotFoundError(id)
-      entries.delete(id)
+      doc.transact(() => {
+        entries.delete(id)
+        for (const field of EDITABLE) if (edits.has(editKey(id, field))) edits.delete(editKey(id, field))
+      })
     },
 
     get(id) {
@@ -168,66 +202,68 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
     },
 
     size() {
-      return everything().length
+      return settled() ? valid : everything().length
     },
 
     onChange(fn) {
-      const observer = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>): void => {
-        const touched = new Set<string>()
-        for (const event of events) {
-          if (event.target === entries) {
-            for (const key of event.changes.keys.keys()) touched.add(key)
-          } else {
-            // A nested field map changed: the first path step is the entry id.
-            const head = event.path[0]
-            if (typeof head === 'string') touched.add(head)
-          }
-        }
+      const listener = (tr: Y.Transaction): void => {
+        const touched = touchedIds(tr, entries, edits)
         if (touched.size === 0) return
         const changed: string[] = []
         const deleted: string[] = []
         for (const id of [...touched].sort(compareStrings)) (entries.has(id) ? changed : deleted).push(id)
         fn({ changed, deleted })
       }
-      entries.observeDeep(observer)
+      doc.on('afterTransaction', listener)
       let subscribed = true
       return () => {
         if (!subscribed) return
         subscribed = false
-        entries.unobserveDeep(observer)
+        doc.off('afterTransaction', listener)
       }
     },
   }
 }
 
-function decodeEntry(id: string, m: Y.Map<unknown>): MemoryEntry | undefined {
-  const topic = m.get('topic')
-  const text = m.get('text')
-  const author = m.get('author')
-  const createdAt = m.get('createdAt')
-  const updatedAt = m.get('updatedAt')
-  const tags = decodeTags(m.get('tags'))
+/** Entry ids whose record or edits the transaction changed. */
+function touchedIds(tr: Y.Transaction, entries: Y.Map<unknown>, edits: Y.Map<unknown>): Set<string> {
+  const touched = new Set<string>()
+  for (const [changed, keys] of tr.changed) {
+    const type: unknown = changed
+    if (type === entries) for (const key of keys) key !== null && touched.add(key)
+    else if (type === edits) for (const key of keys) key !== null && touched.add(idOfEditKey(key))
+  }
+  return touched
+}
+
+function decodeEntry(id: string, record: unknown, edits: Y.Map<unknown>): MemoryEntry | undefined {
+  if (typeof record !== 'object' || record === null || record instanceof Y.AbstractType || Array.isArray(record)) return undefined
+  const r = record as Record<string, unknown>
+  let { topic, text, tags, updatedAt } = r
+  if (edits.size > 0) {
+    const edit = (field: Editable): unknown => edits.get(editKey(id, field))
+    text = edit('text') ?? text
+    topic = edit('topic') ?? topic
+    tags = edit('tags') ?? tags
+    updatedAt = edit('updatedAt') ?? updatedAt
+  }
+  const { author, createdAt } = r
   if (
     typeof topic !== 'string' ||
     typeof text !== 'string' ||
     typeof author !== 'string' ||
     typeof createdAt !== 'number' ||
     typeof updatedAt !== 'number' ||
-    tags === undefined
+    !Array.isArray(tags) ||
+    !tags.every((t) => typeof t === 'string')
   ) {
     return undefined
   }
-  return { id, topic, text, tags, author, createdAt, updatedAt }
+  return { id, topic, text, tags: [...(tags as string[])], author, createdAt, updatedAt }
 }
 
-function decodeTags(raw: unknown): string[] | undefined {
-  if (typeof raw !== 'string') return undefined
-  try {
-    const parsed: unknown = JSON.parse(raw)
-    return Array.isArray(parsed) && parsed.every((t) => typeof t === 'string') ? (parsed as string[]) : undefined
-  } catch {
-    return undefined
-  }
+function copyEntry(e: MemoryEntry): MemoryEntry {
+  return { ...e, tags: [...e.tags] }
 }
 
 function compareStrings(a: string, b: string): number {

@@ -60,6 +60,12 @@ export { openSealed, sealTo } from './sealed-box.js'
  *   `MeshKeyUnknownEpochError`, `SealMalformedError` or `SealOpenFailedError`.
  */
 export { generateMeshKey, openWithMeshKey, readSealedEpoch, sealWithMeshKey } from './mesh-key.js'
+
+/**
+ * `randomPooled(length)`: fresh CSPRNG bytes through a 4 KiB pool (one platform call per pool,
+ * each byte handed out once); for the many small draws of a busy node (nonces, ids).
+ */
+export { randomPooled } from './xchacha.js'
 export type { MeshKey } from './mesh-key.js'
 
 /**

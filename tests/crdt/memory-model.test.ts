@@ -162,4 +162,41 @@ describe('memory model', () => {
     expect(memory.all()).toEqual([])
     expect(memory.size()).toBe(0)
   })
+
+  it('hides a record a remote writer left with a field of the wrong type, and shows it once an edit repairs it', () => {
+    const doc = new Y.Doc()
+    const memory = createMemoryModel(doc)
+    doc.getMap('entries').set('bad', { topic: 't', text: 42, tags: [], author, createdAt: 1, updatedAt: 1 })
+    expect(memory.get('bad')).toBeUndefined()
+    expect(memory.size()).toBe(0)
+    doc.getMap('edits').set('bad/text', 'repaired')
+    expect(memory.get('bad')?.text).toBe('repaired')
+    expect(memory.size()).toBe(1)
+    expect(memory.all().map((e) => e.id)).toEqual(['bad'])
+  })
+
+  it('counts and lists what a transaction wrote while the transaction is still open', () => {
+    const doc = new Y.Doc()
+    const memory = createMemoryModel(doc, { id: counterIds('m') })
+    memory.add({ text: 'one', topic: 't', author }, 1)
+    doc.transact(() => {
+      memory.add({ text: 'two', topic: 't', author }, 2)
+      memory.forget('m1')
+      expect(memory.size()).toBe(1)
+      expect(memory.listByTopic('t').map((e) => e.id)).toEqual(['m2'])
+    })
+    expect(memory.size()).toBe(1)
+    expect(memory.topics()).toEqual([{ topic: 't', count: 1 }])
+  })
+
+  it('hands out copies: changing a returned entry changes nothing stored', () => {
+    const memory = createMemoryModel(new Y.Doc(), { id: counterIds('m') })
+    memory.add({ text: 'one', topic: 't', tags: ['x'], author }, 1)
+    const listed = memory.all()[0]
+    listed?.tags.push('y')
+    const got = memory.get('m1')
+    got?.tags.push('z')
+    expect(memory.get('m1')?.tags).toEqual(['x'])
+    expect(memory.all()[0]?.tags).toEqual(['x'])
+  })
 })
