@@ -2,12 +2,13 @@
  * The full-text search index over memory: derived data, never a source of truth. It holds
  * nothing the memory document does not, lives in its own SQLite connection (by default
  * `:memory:`, so no plaintext memory reaches the disk) and can be dropped and rebuilt at any
- * time. It is filled from the model when created and then follows `model.onChange`: each
- * change batch (one Yjs transaction, local or remote) is one SQLite transaction of a delete
- * and a re-insert per touched id.
+ * time. It is filled from the model when created and then follows `model.onChange`: the ids
+ * each change batch touches are queued, and the queue is applied as one SQLite transaction (a
+ * delete and a re-insert per id) before the next search or size, or once it holds
+ * `APPLY_AFTER` ids. A burst of single-entry writes so costs one index transaction, not one
+ * each, and every search still sees every change made before it.
  *
- * Tables: `memory_rows` (row ↔ entry id, so a delete is a rowid lookup rather than a scan)
- * and the FTS5 table `memory_fts(id UNINDEXED, topic UNINDEXED, text, tags)` with the
+ * Table: the FTS5 table `memory_fts(id UNINDEXED, topic UNINDEXED, text, tags)` with the
  * tokenizer `unicode61 remove_diacritics 2` and no stemmer: "cafe" finds "café", but
  * "running" does not find "run". Matches in text weigh twice those in tags.
  *
@@ -54,13 +55,16 @@ export interface MemoryIndexDeps {
 
 export const MEMORY_SEARCH_LIMITS = { defaultLimit: 10, maxLimit: 100, maxQueryLength: 20_000, maxWords: 64 } as const
 
+/** Queued ids after which the queue is applied without waiting for a search. */
+const APPLY_AFTER = 1024
+
 const SCHEMA = `
-  CREATE TABLE memory_rows (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE) STRICT;
   CREATE VIRTUAL TABLE memory_fts USING fts5(
     id UNINDEXED, topic UNINDEXED, text, tags,
     tokenize = 'unicode61 remove_diacritics 2'
   );
 `
+// memory_rows: the id table of earlier versions, for a connection that still holds one.
 const DROP = 'DROP TABLE IF EXISTS memory_fts; DROP TABLE IF EXISTS memory_rows;'
 
 const RANK = 'bm25(memory_fts, 0.0, 0.0, 1.0, 0.5)'
@@ -78,42 +82,57 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
   db.exec(DROP)
   db.exec(SCHEMA)
   // Prepared once: SQLite re-prepares them when rebuild drops and recreates their tables.
-  const findRow = db.prepare('SELECT row FROM memory_rows WHERE id = ?')
   const deleteFts = db.prepare('DELETE FROM memory_fts WHERE rowid = ?')
-  const deleteRow = db.prepare('DELETE FROM memory_rows WHERE row = ?')
-  const insertRow = db.prepare('INSERT INTO memory_rows (id) VALUES (?)')
   const insertFts = db.prepare('INSERT INTO memory_fts (rowid, id, topic, text, tags) VALUES (?, ?, ?, ?, ?)')
-  const count = db.prepare('SELECT count(*) AS n FROM memory_rows')
+  const count = db.prepare('SELECT count(*) AS n FROM memory_fts')
   const searchAll = db.prepare(SEARCH_ALL)
   const searchTopic = db.prepare(SEARCH_TOPIC)
 
+  // Entry id → its FTS rowid, so a delete is a rowid lookup rather than a scan. Kept in
+  // JavaScript: a UNIQUE index on the id cost as much as the full-text insert itself.
+  const rows = new Map<string, number>()
+  let nextRow = 1
+  const queued = new Set<string>()
+
   const insert = (e: MemoryEntry): void => {
-    insertFts.run(insertRow.run(e.id).lastInsertRowid, e.id, e.topic, e.text, e.tags.join(' '))
+    const row = nextRow++
+    rows.set(e.id, row)
+    insertFts.run(row, e.id, e.topic, e.text, e.tags.join(' '))
   }
 
   const refill = db.transaction((): number => {
     db.exec(DROP)
     db.exec(SCHEMA)
+    rows.clear()
+    queued.clear()
+    nextRow = 1
     const entries = model.all()
     for (const e of entries) insert(e)
     return entries.length
   })
 
-  const apply = db.transaction((ids: string[]) => {
-    for (const id of ids) {
-      const hit = findRow.get(id) as { row: number } | undefined
-      if (hit !== undefined) {
-        deleteFts.run(hit.row)
-        deleteRow.run(hit.row)
+  const applyQueued = db.transaction(() => {
+    for (const id of queued) {
+      const row = rows.get(id)
+      if (row !== undefined) {
+        deleteFts.run(row)
+        rows.delete(id)
       }
       const entry = model.get(id)
       if (entry !== undefined) insert(entry)
     }
+    queued.clear()
   })
+  const settle = (): void => {
+    if (queued.size > 0) applyQueued()
+  }
 
   refill()
   const unsubscribe = model.onChange(({ changed, deleted }) => {
-    if (!closed) apply([...changed, ...deleted])
+    if (closed) return
+    for (const id of changed) queued.add(id)
+    for (const id of deleted) queued.add(id)
+    if (queued.size >= APPLY_AFTER) applyQueued()
   })
 
   return {
@@ -122,6 +141,7 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     search(query, options = {}) {
       const match = toMatchExpression(query)
       const limit = checkLimit(options.limit)
+      settle()
       const rows =
         options.topic === undefined
           ? searchAll.all(match, limit)
@@ -130,11 +150,14 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     },
 
     size() {
+      settle()
       return (count.get() as { n: number }).n
     },
 
     close() {
       if (closed) return
+      // A given connection keeps the index as of close: everything changed before it.
+      if (!owned) settle()
       closed = true
       unsubscribe()
       if (owned) db.close()

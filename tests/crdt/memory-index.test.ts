@@ -222,7 +222,7 @@ describe('memory index', () => {
     index.close()
     model.add({ text: 'after close', topic: 't', author }, 2)
     expect(db.open).toBe(true)
-    expect((db.prepare('SELECT count(*) AS n FROM memory_rows').get() as { n: number }).n).toBe(1)
+    expect((db.prepare('SELECT count(*) AS n FROM memory_fts').get() as { n: number }).n).toBe(1)
   })
 
   it('rebuilds 20,000 entries', () => {
