@@ -131,7 +131,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
   const sendBatch = ({ doc, from, updates }: Batch): void => {
     const targets = mesh.connectedMembers().filter((p) => p !== from && links.get(p)?.out != null)
     if (targets.length === 0) return
-    const box = sealed(doc, updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
+    const box = sealed(doc, mergeInRounds(updates))
     if (box === null) return
     for (const peerId of targets) {
       const l = link(peerId)
@@ -293,4 +293,24 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     },
     refused: () => ({ ...refusals }),
   }
+}
+
+const MERGE_FAN_IN = 32
+
+/**
+ * Y.mergeUpdates of many updates, merged MERGE_FAN_IN at a time and then the results: Yjs
+ * re-sorts its list of update readers at every gap between clock runs, so one call over the
+ * ten thousand single-entry updates of a burst was quadratic and took seconds.
+ */
+function mergeInRounds(updates: Uint8Array[]): Uint8Array {
+  let round = updates
+  while (round.length > 1) {
+    const next: Uint8Array[] = []
+    for (let i = 0; i < round.length; i += MERGE_FAN_IN) {
+      const group = round.slice(i, i + MERGE_FAN_IN)
+      next.push(group.length === 1 ? (group[0] as Uint8Array) : Y.mergeUpdates(group))
+    }
+    round = next
+  }
+  return round[0] as Uint8Array
 }
