@@ -94,6 +94,7 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
   const edits = doc.getMap<unknown>('edits')
   const newId = deps.id ?? (() => Buffer.from(randomPooled(16)).toString('hex'))
 
+  // Decoded entries share their tags array with the document's record: copy before handing out.
   const read = (id: string): MemoryEntry | undefined => decodeEntry(id, entries.get(id), edits)
 
   // Every id in `entries`, decoded (null when malformed), and the count of good ones. Brought
@@ -112,7 +113,11 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
     cache.set(id, now)
     if (now !== null) valid++
   }
-  entries.forEach((_, id) => refresh(id))
+  entries.forEach((record, id) => {
+    const e = decodeEntry(id, record, edits) ?? null
+    cache.set(id, e)
+    if (e !== null) valid++
+  })
   doc.on('beforeObserverCalls', (tr: Y.Transaction) => {
     for (const id of touchedIds(tr, entries, edits)) refresh(id)
   })
@@ -125,7 +130,7 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
     } else {
       entries.forEach((_, id) => {
         const e = read(id)
-        if (e !== undefined) out.push(e)
+        if (e !== undefined) out.push(copyEntry(e))
       })
     }
     return out
@@ -165,7 +170,7 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
         if (tags !== undefined && JSON.stringify(tags) !== JSON.stringify(current.tags)) edits.set(editKey(id, 'tags'), tags)
         edits.set(editKey(id, 'updatedAt'), now)
       })
-      return read(id) as MemoryEntry
+      return copyEntry(read(id) as MemoryEntry)
     },
 
     forget(id) {
@@ -179,7 +184,8 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
 
     get(id) {
       checkId(id)
-      return read(id)
+      const e = read(id)
+      return e === undefined ? undefined : copyEntry(e)
     },
 
     listByTopic(topic) {
@@ -259,7 +265,7 @@ function decodeEntry(id: string, record: unknown, edits: Y.Map<unknown>): Memory
   ) {
     return undefined
   }
-  return { id, topic, text, tags: [...(tags as string[])], author, createdAt, updatedAt }
+  return { id, topic, text, tags: tags as string[], author, createdAt, updatedAt }
 }
 
 function copyEntry(e: MemoryEntry): MemoryEntry {
