@@ -2,7 +2,9 @@
  * The full-text search index over memory: derived data, never a source of truth. It holds
  * nothing the memory document does not, lives in its own SQLite connection (by default
  * `:memory:`, so no plaintext memory reaches the disk) and can be dropped and rebuilt at any
- * time. It is filled from the model when created and then follows `model.onChange`: the ids
+ * time. It is filled from the model on first use (the first search, size or rebuild), not
+ * when created, so a node starts without indexing every entry; the fill is synchronous, so
+ * that first search sees every committed entry. From then on it follows `model.onChange`: the ids
  * each change batch touches are queued, and the queue is applied as one SQLite transaction (a
  * delete and a re-insert per id) before the next search or size, or once it holds
  * `APPLY_AFTER` ids. A burst of single-entry writes so costs one index transaction, not one
@@ -100,7 +102,9 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     insertFts.run(row, e.id, e.topic, e.text, e.tags.join(' '))
   }
 
+  let filled = false
   const refill = db.transaction((): number => {
+    filled = true
     db.exec(DROP)
     db.exec(SCHEMA)
     rows.clear()
@@ -124,12 +128,13 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     queued.clear()
   })
   const settle = (): void => {
-    if (queued.size > 0) applyQueued()
+    if (!filled) refill()
+    else if (queued.size > 0) applyQueued()
   }
 
-  refill()
   const unsubscribe = model.onChange(({ changed, deleted }) => {
-    if (closed) return
+    // Before the fill there is nothing to keep current: the fill reads the model as it is then.
+    if (closed || !filled) return
     for (const id of changed) queued.add(id)
     for (const id of deleted) queued.add(id)
     if (queued.size >= APPLY_AFTER) applyQueued()

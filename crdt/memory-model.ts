@@ -22,8 +22,9 @@
  * gone, and the update's edits keys stay behind unread: an id is never reused).
  *
  * Entries that a remote writer left malformed are invisible (get → undefined, never listed).
- * The decoded entries are cached and kept current from each transaction's changed keys, so
- * size() and the listings do not decode the whole document.
+ * The decoded entries are cached (on the first listing or size(), not at load) and then kept
+ * current from each transaction's changed keys, so size() and the listings do not decode the
+ * whole document each time.
  */
 import * as Y from 'yjs'
 import { randomPooled } from '../identity/index.js'
@@ -100,8 +101,19 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
   // Every id in `entries`, decoded (null when malformed), and the count of good ones. Brought
   // up to date before any observer of a transaction runs; while a transaction or its observers
   // are under way it may lag, so reads then decode directly (`settled`).
+  // Filled on first use, not at load: a node starts without decoding every entry, and a
+  // caller that only reads by id never pays for it.
   const cache = new Map<string, MemoryEntry | null>()
+  let cacheFilled = false
   let valid = 0
+  const fillCache = (): void => {
+    entries.forEach((record, id) => {
+      const e = decodeEntry(id, record, edits) ?? null
+      cache.set(id, e)
+      if (e !== null) valid++
+    })
+    cacheFilled = true
+  }
   const refresh = (id: string): void => {
     const before = cache.get(id)
     if (before !== undefined && before !== null) valid--
@@ -113,12 +125,8 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
     cache.set(id, now)
     if (now !== null) valid++
   }
-  entries.forEach((record, id) => {
-    const e = decodeEntry(id, record, edits) ?? null
-    cache.set(id, e)
-    if (e !== null) valid++
-  })
   doc.on('beforeObserverCalls', (tr: Y.Transaction) => {
+    if (!cacheFilled) return
     for (const id of touchedIds(tr, entries, edits)) refresh(id)
   })
   const settled = (): boolean => doc._transaction === null && doc._transactionCleanups.length === 0
@@ -126,6 +134,7 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
   const everything = (): MemoryEntry[] => {
     const out: MemoryEntry[] = []
     if (settled()) {
+      if (!cacheFilled) fillCache()
       for (const e of cache.values()) if (e !== null) out.push(copyEntry(e))
     } else {
       entries.forEach((_, id) => {
@@ -208,7 +217,9 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
     },
 
     size() {
-      return settled() ? valid : everything().length
+      if (!settled()) return everything().length
+      if (!cacheFilled) fillCache()
+      return valid
     },
 
     onChange(fn) {
