@@ -21,6 +21,13 @@ export interface DocumentUpdate {
   update: Uint8Array
   /** The peer the update came from, or null when this machine made it. */
   from: string | null
+  /**
+   * Per client whose structs the update adds, the clock just past its last one: a peer whose
+   * state vector reaches these clocks has every struct of the update.
+   */
+  reaches: Map<number, number>
+  /** The update deletes something (a state vector cannot tell whether a peer has that). */
+  deletes: boolean
 }
 
 export interface Documents {
@@ -58,7 +65,7 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
     let snapshotBytes = hasSnapshot ? (loaded.updates[0]?.length ?? 0) : 0
     let logBytes = 0
     for (const update of loaded.updates.slice(hasSnapshot ? 1 : 0)) logBytes += update.length
-    doc.on('update', (update: Uint8Array, origin: unknown) => {
+    doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
       if (origin === LOADING) return
       // Synchronous: the SQLite transaction commits before the writer's call returns.
       const seq = deps.store.append(name, update)
@@ -76,9 +83,12 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
         snapshotBytes = state.length
       }
       const from = origin instanceof RemoteOrigin ? origin.peerId : null
+      const reaches = new Map<number, number>()
+      for (const [client, clock] of tr.afterState) if (clock > (tr.beforeState.get(client) ?? 0)) reaches.set(client, clock)
+      const deletes = tr.deleteSet.clients.size > 0
       for (const fn of listeners) {
         try {
-          fn({ doc: name, update, from })
+          fn({ doc: name, update, from, reaches, deletes })
         } catch (err) {
           deps.logger.error({ code: 'CRDT_LISTENER_FAILED', err }, 'a document update listener threw')
         }

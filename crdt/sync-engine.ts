@@ -47,6 +47,11 @@ interface PeerLink {
   done: Set<DocName>
   received: Map<DocName, number>
   ackTimer: { cancel(): void } | null
+  /**
+   * Per document, the state vector of the peer's last step 1: it holds at least that much
+   * (a document only grows). Cleared with the stream; absent means unknown (send everything).
+   */
+  holds: Map<DocName, Map<number, number>>
 }
 
 const SEEN_LIMIT = 50_000
@@ -57,6 +62,8 @@ interface Batch {
   from: string | null
   updates: Uint8Array[]
   bytes: number
+  reaches: Map<number, number>
+  deletes: boolean
 }
 
 export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: number } = {}): SyncEngine {
@@ -72,7 +79,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
   const link = (peerId: string): PeerLink => {
     let l = links.get(peerId)
     if (l === undefined) {
-      l = { out: null, opening: null, sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null }
+      l = { out: null, opening: null, sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null, holds: new Map() }
       links.set(peerId, l)
     }
     return l
@@ -93,6 +100,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     } catch (err) {
       logger.debug({ code: 'SYNC_SEND_FAILED', peerId, err: (err as Error).message }, 'sync send failed; the next connection repairs it')
       l.out = null
+      l.holds.clear()
     }
   }
 
@@ -128,8 +136,13 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     return l.opening
   }
 
-  const sendBatch = ({ doc, from, updates }: Batch): void => {
-    const targets = mesh.connectedMembers().filter((p) => p !== from && links.get(p)?.out != null)
+  const sendBatch = ({ doc, from, updates, reaches, deletes }: Batch): void => {
+    // A peer whose known state already reaches every struct of the batch gets nothing: in a
+    // full mesh that is every peer but the writer's for a relayed update.
+    const targets = mesh.connectedMembers().filter((p) => {
+      const l = links.get(p)
+      return p !== from && l?.out != null && (deletes || !covers(l.holds.get(doc), reaches))
+    })
     if (targets.length === 0) return
     const box = sealed(doc, mergeInRounds(updates))
     if (box === null) return
@@ -171,6 +184,11 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     const l = link(peerId)
     switch (message.type) {
       case 'step1': {
+        try {
+          l.holds.set(doc, Y.decodeStateVector(message.stateVector))
+        } catch {
+          l.holds.delete(doc)
+        }
         const diff = Y.encodeStateAsUpdate(documents.doc(doc), message.stateVector)
         const box = sealed(doc, diff)
         if (box !== null) void openOutbound(peerId).then(() => send(peerId, { type: 'step2', doc, sealed: box }))
@@ -183,18 +201,20 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
           refuse('SYNC_UPDATE_REJECTED', { peerId, reason: 'replay', doc }, 'replayed sealed update refused')
           return
         }
-        let update: Uint8Array
+        let opened: { update: Uint8Array; known?: true }
         try {
           // A step 2 carries what a peer lacks, which after a long absence is a large part of
           // the document: allow it the whole frame.
-          update = openUpdate(keyFor, deps.meshId, doc, message.sealed, message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}).update
+          const knownState = Y.decodeStateVector(Y.encodeStateVector(documents.doc(doc)))
+          opened = openUpdate(keyFor, deps.meshId, doc, message.sealed, { knownState, ...(message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}) })
         } catch (err) {
           refuse((err as { code?: string }).code ?? 'SYNC_UPDATE_REJECTED', { peerId, reason: (err as { reason?: string }).reason, doc }, 'sealed update refused')
           return
         }
         if (seen.size >= SEEN_LIMIT) seen.clear()
         seen.add(uid)
-        documents.applyRemote(doc, update, peerId)
+        // Already held (a second peer's step 2, say): applying it would change nothing.
+        if (opened.known !== true) documents.applyRemote(doc, opened.update, peerId)
         if (message.type === 'step2') void send(peerId, { type: 'done', doc })
         else {
           l.received.set(doc, (l.received.get(doc) ?? 0) + 1)
@@ -238,6 +258,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
           if (l !== undefined) {
             l.out = null
             l.done.clear()
+            l.holds.clear()
             l.ackTimer?.cancel()
             l.ackTimer = null
           }
@@ -246,15 +267,17 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
         mesh.on('keys:change', () => {
           for (const peerId of mesh.connectedMembers()) sendStep1(peerId)
         }),
-        documents.onUpdate(({ doc, update, from }) => {
+        documents.onUpdate(({ doc, update, from, reaches, deletes }) => {
           // Coalesce a burst: updates of one document from one origin, merged and sealed once
           // per tick, so a thousand quick writes cost the peers one open, one apply, one commit.
           const key = `${doc}|${from ?? ''}`
           const queued = outbox.get(key)
-          if (queued === undefined) outbox.set(key, { doc, from, updates: [update], bytes: update.length })
+          if (queued === undefined) outbox.set(key, { doc, from, updates: [update], bytes: update.length, reaches: new Map(reaches), deletes })
           else {
             queued.updates.push(update)
             queued.bytes += update.length
+            raise(queued.reaches, reaches)
+            queued.deletes ||= deletes
             // Keep each sealed update well under what a peer opens (8 MiB).
             if (queued.bytes >= MAX_BATCH_BYTES) {
               outbox.delete(key)
@@ -293,6 +316,18 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     },
     refused: () => ({ ...refusals }),
   }
+}
+
+/** Whether state vector `holds` reaches every clock of `reaches`; an unknown state never does. */
+function covers(holds: Map<number, number> | undefined, reaches: Map<number, number>): boolean {
+  if (holds === undefined) return false
+  for (const [client, clock] of reaches) if ((holds.get(client) ?? 0) < clock) return false
+  return true
+}
+
+/** Raises state vector `to` to at least `reaches`. */
+function raise(to: Map<number, number>, reaches: Map<number, number>): void {
+  for (const [client, clock] of reaches) if ((to.get(client) ?? 0) < clock) to.set(client, clock)
 }
 
 const MERGE_FAN_IN = 32

@@ -143,6 +143,23 @@ describe('sealed update', () => {
     )
   })
 
+  it('marks an update the known state vector already covers as known, and one it does not as new', () => {
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, yjsUpdate())
+    const held = Y.decodeStateVector(Y.encodeStateVector(doc))
+    const repeat = Y.encodeStateAsUpdate(doc)
+    expect(openUpdate(onlyKey, MESH, 'memory', sealUpdate(key, MESH, 'memory', repeat), { knownState: held }).known).toBe(true)
+    doc.getMap('entries').set('b', 'new')
+    const newer = Y.encodeStateAsUpdate(doc)
+    expect(openUpdate(onlyKey, MESH, 'memory', sealUpdate(key, MESH, 'memory', newer), { knownState: held }).known).toBeUndefined()
+  })
+
+  it('still refuses bytes that are not a Yjs update when given a known state vector', () => {
+    const everything = new Map([[1, Number.MAX_SAFE_INTEGER]])
+    const sealed = sealUpdate(key, MESH, 'memory', new Uint8Array([1, 200, 1, 7, 7]))
+    expect(rejection(() => openUpdate(onlyKey, MESH, 'memory', sealed, { knownState: everything })).reason).toBe('malformed')
+  })
+
   it('reseals under a new key without the old key opening the result', () => {
     const next = generateMeshKey(8)
     const update = yjsUpdate()
