@@ -5,6 +5,11 @@
  * is malformed, or replays bytes already seen is refused, logged with its code, and never
  * applied, and the stream stays up. A reconnect runs the step 1/2 exchange again, which
  * repairs any gap; so does learning a new mesh key epoch.
+ *
+ * Work a peer already did is not repeated: an update is not relayed to a peer whose last
+ * step 1 state vector reaches all of it (unless it deletes), and a received update that holds
+ * only structs our document has and deletes nothing is decoded, so malformed bytes are still
+ * refused, but neither checked on a scratch document nor applied.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import * as Y from 'yjs'
