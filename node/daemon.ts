@@ -110,7 +110,8 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     if (witness || agentState !== null || !mesh.status().member) return
     agentState = createAgentState({ mesh, state, clock, logger })
     await agentState.start()
-    logger.info({ memory: agentState.memory.size() }, 'agent state loaded')
+    // No entry count here: counting would decode every memory entry, which start leaves to first use.
+    logger.info({}, 'agent state loaded')
   }
   const requireAgentState = (): AgentState => {
     if (witness) throw new NodeError('MESH_NOT_MEMBER', 'this is a witness: it votes in leader elections and holds none of the agent\'s state')
