@@ -59,7 +59,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
   )
   const documents = createDocuments({ store, logger: deps.logger }, options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter })
   const memory = createMemoryModel(documents.doc('memory'))
-  // Fills itself from the model on its first search or size, not here (see memory-index.ts).
+  // Filled in the background once started, not here (see memory-index.ts).
   const memoryIndex = createMemoryIndex({ model: memory })
   const sync = createSyncEngine({ mesh, documents, clock: deps.clock, logger: deps.logger, meshId })
   let offKeys: (() => void) | null = null
@@ -79,6 +79,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
         deps.logger.info({ resealed: count }, 're-sealed stored updates under the new mesh key')
       })
       await sync.start()
+      memoryIndex.warm((step) => deps.clock.setTimeout(step, 0))
     },
     stop() {
       offKeys?.()

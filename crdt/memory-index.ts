@@ -3,8 +3,12 @@
  * nothing the memory document does not, lives in its own SQLite connection (by default
  * `:memory:`, so no plaintext memory reaches the disk) and can be dropped and rebuilt at any
  * time. It is filled from the model on first use (the first search, size or rebuild), not
- * when created, so a node starts without indexing every entry; the fill is synchronous, so
- * that first search sees every committed entry. From then on it follows `model.onChange`: the ids
+ * when created, so a node starts without indexing every entry; that fill is synchronous, so
+ * the first search sees every committed entry. `warm` instead fills it in the background, a
+ * chunk of entries per turn of the event loop, so that a large memory neither makes the first
+ * search wait nor blocks the node (a leader's heartbeats) for long; a search before the
+ * background fill ends finishes it at once. Entries changed during the fill are queued like any
+ * change, and the fill skips every id already indexed. From then on it follows `model.onChange`: the ids
  * each change batch touches are queued, and the queue is applied as one SQLite transaction (a
  * delete and a re-insert per id) before the next search or size, or once it holds
  * `APPLY_AFTER` ids. A burst of single-entry writes so costs one index transaction, not one
@@ -45,6 +49,11 @@ export interface MemoryIndex {
   /** Best matches first (ties by id). Throws ModelInputInvalidError('query') when the query has no words. */
   search(query: string, options?: SearchOptions): SearchResult[]
   size(): number
+  /**
+   * Starts filling in the background: `schedule` runs a step later (a Clock's setTimeout 0),
+   * each step indexes `chunk` entries. Does nothing if the index is filled or filling.
+   */
+  warm(schedule: (step: () => void) => { cancel(): void }, chunk?: number): void
   /** Stops following the model; closes the connection if the index opened it. Idempotent. */
   close(): void
 }
@@ -103,16 +112,39 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
   }
 
   let filled = false
-  const refill = db.transaction((): number => {
-    filled = true
+  /** Ids a background fill has still to index (from position `next`), or null when none runs. */
+  let filling: { ids: string[]; next: number } | null = null
+  let pendingStep: { cancel(): void } | null = null
+  const reset = (): void => {
     db.exec(DROP)
     db.exec(SCHEMA)
     rows.clear()
     queued.clear()
     nextRow = 1
+  }
+  const refill = db.transaction((): number => {
+    filled = true
+    filling = null
+    reset()
     const entries = model.all()
     for (const e of entries) insert(e)
     return entries.length
+  })
+  /** Indexes up to `count` more ids of the background fill; an id the queue already indexed is skipped. */
+  const fillSome = db.transaction((count: number) => {
+    if (filling === null) return
+    const end = Math.min(filling.ids.length, filling.next + count)
+    for (let i = filling.next; i < end; i++) {
+      const id = filling.ids[i] as string
+      if (rows.has(id)) continue
+      const entry = model.get(id)
+      if (entry !== undefined) insert(entry)
+    }
+    filling.next = end
+    if (end === filling.ids.length) {
+      filling = null
+      filled = true
+    }
   })
 
   const applyQueued = db.transaction(() => {
@@ -128,13 +160,14 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     queued.clear()
   })
   const settle = (): void => {
+    if (filling !== null) fillSome(Number.MAX_SAFE_INTEGER)
     if (!filled) refill()
     else if (queued.size > 0) applyQueued()
   }
 
   const unsubscribe = model.onChange(({ changed, deleted }) => {
-    // Before the fill there is nothing to keep current: the fill reads the model as it is then.
-    if (closed || !filled) return
+    // Before any fill there is nothing to keep current: a fill reads the model as it is then.
+    if (closed || (!filled && filling === null)) return
     for (const id of changed) queued.add(id)
     for (const id of deleted) queued.add(id)
     if (queued.size >= APPLY_AFTER) applyQueued()
@@ -159,11 +192,26 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
       return (count.get() as { n: number }).n
     },
 
+    warm(schedule, chunk = 2000) {
+      if (closed || filled || filling !== null) return
+      reset()
+      filling = { ids: model.ids(), next: 0 }
+      const step = (): void => {
+        pendingStep = null
+        if (closed || filling === null) return
+        fillSome(chunk)
+        if (filling !== null) pendingStep = schedule(step)
+      }
+      pendingStep = schedule(step)
+    },
+
     close() {
       if (closed) return
       // A given connection keeps the index as of close: everything changed before it.
       if (!owned) settle()
       closed = true
+      pendingStep?.cancel()
+      pendingStep = null
       unsubscribe()
       if (owned) db.close()
     },

@@ -61,6 +61,8 @@ export interface MemoryModel {
   topics(): Array<{ topic: string; count: number }>
   /** Every entry, oldest createdAt first (ties: id). */
   all(): MemoryEntry[]
+  /** The id of every stored entry, without decoding any (a malformed one's included: get() answers undefined for it). */
+  ids(): string[]
   size(): number
   /** Fires after every transaction that touched entries (local or remote). Returns unsubscribe. */
   onChange(fn: (e: MemoryChange) => void): () => void
@@ -214,6 +216,10 @@ export function createMemoryModel(doc: Y.Doc, deps: MemoryModelDeps = {}): Memor
 
     all() {
       return everything().sort((a, b) => a.createdAt - b.createdAt || compareStrings(a.id, b.id))
+    },
+
+    ids() {
+      return [...entries.keys()]
     },
 
     size() {

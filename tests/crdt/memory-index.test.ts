@@ -156,6 +156,87 @@ describe('memory index', () => {
     expect(live.search('apple', { limit: 100 })).toEqual(fresh.search('apple', { limit: 100 }))
   })
 
+  describe('filled in the background', () => {
+    /** A scheduler the test runs by hand: steps wait in a list until run. */
+    const manual = () => {
+      const steps: Array<() => void> = []
+      const schedule = (step: () => void) => {
+        steps.push(step)
+        return { cancel: () => void steps.splice(steps.indexOf(step) >>> 0, 1) }
+      }
+      return { steps, schedule }
+    }
+    const filledModel = (count: number, seed: number) => {
+      const random = prng(seed)
+      const model = createMemoryModel(new Y.Doc(), { id: counterIds('w') })
+      const ids: string[] = []
+      const sentence = (): string => Array.from({ length: 1 + Math.floor(random() * 8) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ')
+      for (let i = 0; i < count; i++) ids.push(model.add({ text: sentence(), topic: 'a', author }, i))
+      return { model, ids, random, sentence }
+    }
+    const sameAnswers = (live: MemoryIndex, fresh: MemoryIndex, seed: number): void => {
+      expect(live.size(), `seed ${seed}`).toBe(fresh.size())
+      for (const query of [...WORDS, 'apple banana', 'kite lemon echo']) {
+        expect(live.search(query, { limit: 100 }).map((r) => r.id), `seed ${seed}, query ${query}`).toEqual(fresh.search(query, { limit: 100 }).map((r) => r.id))
+      }
+    }
+
+    it('indexes a chunk per step, and changes made during the fill (to entries filled or not yet) are indexed once', () => {
+      const seed = 20261124
+      const { model, ids, random, sentence } = filledModel(300, seed)
+      const live = open(model)
+      const { steps, schedule } = manual()
+      live.warm(schedule, 25)
+      let stepsRun = 0
+      while (steps.length > 0) {
+        ;(steps.shift() as () => void)()
+        stepsRun++
+        for (let k = 0; k < 3; k++) {
+          const roll = random()
+          if (roll < 0.4) ids.push(model.add({ text: sentence(), topic: 'b', author }, 1000 + stepsRun))
+          else if (roll < 0.8) model.update(ids[Math.floor(random() * ids.length)] as string, { text: sentence() }, 2000 + stepsRun)
+          else model.forget(ids.splice(Math.floor(random() * ids.length), 1)[0] as string)
+        }
+      }
+      expect(stepsRun).toBe(12)
+      sameAnswers(live, open(model, new Database(':memory:')), seed)
+    })
+
+    it('skips entries a full change queue already indexed in the middle of the fill', () => {
+      const { model, ids } = filledModel(1200, 11)
+      const live = open(model)
+      const { steps, schedule } = manual()
+      live.warm(schedule, 100)
+      ;(steps.shift() as () => void)()
+      // More distinct changes than the queue holds before it applies itself: indexed now, ahead of the fill.
+      for (const id of ids) model.update(id, { text: `${WORDS[ids.indexOf(id) % WORDS.length]} again` }, 5000)
+      while (steps.length > 0) (steps.shift() as () => void)()
+      sameAnswers(live, open(model, new Database(':memory:')), 11)
+    })
+
+    it('finishes the fill at once when searched before it ends', () => {
+      const { model } = filledModel(200, 7)
+      const live = open(model)
+      const { steps, schedule } = manual()
+      live.warm(schedule, 50)
+      ;(steps.shift() as () => void)()
+      sameAnswers(live, open(model, new Database(':memory:')), 7)
+      // The step still waiting finds the work done and schedules nothing more.
+      ;(steps.shift() as () => void)()
+      expect(steps).toEqual([])
+    })
+
+    it('cancels its waiting step when closed', () => {
+      const { model } = filledModel(100, 9)
+      const live = createMemoryIndex({ model })
+      const { steps, schedule } = manual()
+      live.warm(schedule, 10)
+      expect(steps).toHaveLength(1)
+      live.close()
+      expect(steps).toEqual([])
+    })
+  })
+
   it('never lets a hostile query reach FTS5 as syntax', () => {
     const model = createMemoryModel(new Y.Doc())
     const index = open(model)
