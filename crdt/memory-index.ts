@@ -54,6 +54,8 @@ export interface MemoryIndex {
    * each step indexes `chunk` entries. Does nothing if the index is filled or filling.
    */
   warm(schedule: (step: () => void) => { cancel(): void }, chunk?: number): void
+  /** Whether every entry is indexed already (no fill is outstanding), so a search now does no fill. */
+  isFilled(): boolean
   /** Stops following the model; closes the connection if the index opened it. Idempotent. */
   close(): void
 }
@@ -191,6 +193,8 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
       settle()
       return (count.get() as { n: number }).n
     },
+
+    isFilled: () => filled,
 
     warm(schedule, chunk = 2000) {
       if (closed || filled || filling !== null) return

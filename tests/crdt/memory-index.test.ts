@@ -199,6 +199,7 @@ describe('memory index', () => {
         }
       }
       expect(stepsRun).toBe(12)
+      expect(live.isFilled()).toBe(true)
       sameAnswers(live, open(model, new Database(':memory:')), seed)
     })
 
@@ -220,6 +221,7 @@ describe('memory index', () => {
       const { steps, schedule } = manual()
       live.warm(schedule, 50)
       ;(steps.shift() as () => void)()
+      expect(live.isFilled()).toBe(false)
       sameAnswers(live, open(model, new Database(':memory:')), 7)
       // The step still waiting finds the work done and schedules nothing more.
       ;(steps.shift() as () => void)()
