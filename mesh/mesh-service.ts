@@ -63,12 +63,15 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     acceptsPairing: () => state !== null && inviter.acceptsPairing(),
     isJoining: (peerId) => peerId === joiningPeer,
   }
+  /** `inRoster` of our roster, while we are in the mesh and the peer is not cut off. */
+  const admitted =
+    (inRoster: (roster: Roster, peerId: string) => boolean) =>
+    (peerId: string): boolean =>
+      state !== null && !blocked.has(peerId) && !state.roster.wasRemoved(selfPeerId) && inRoster(state.roster, peerId)
   /** A member: may reach the agent's documents and every protocol. */
-  const isMember = (peerId: string): boolean =>
-    state !== null && !blocked.has(peerId) && !state.roster.wasRemoved(selfPeerId) && state.roster.isMember(peerId)
+  const isMember = admitted((roster, peerId) => roster.isMember(peerId))
   /** A member or a witness: may reach the roster, identify, ping and election protocols. */
-  const isParticipant = (peerId: string): boolean =>
-    state !== null && !blocked.has(peerId) && !state.roster.wasRemoved(selfPeerId) && state.roster.isParticipant(peerId)
+  const isParticipant = admitted((roster, peerId) => roster.isParticipant(peerId))
   /** The inviter's view: only a member holds what a welcome carries. */
   const inviterMembership = (): Membership | null => {
     if (state === null || state.agentSeed === null) return null
@@ -103,7 +106,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       targets: () =>
         state === null || state.roster.wasRemoved(selfPeerId)
           ? []
-          : [...state.roster.members(), ...state.roster.witnesses()]
+          : state.roster
+              .participants()
               .filter((m) => m.peerId !== selfPeerId && !blocked.has(m.peerId))
               .map((m) => ({ peerId: m.peerId, addresses: state?.roster.addressesOf(m.peerId) ?? [] })),
     },
@@ -139,11 +143,11 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     },
   })
 
-  const connectedMembers = (): string[] =>
-    [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && isMember(p))
-
-  const connectedParticipants = (): string[] =>
-    [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && isParticipant(p))
+  /** Connected peers that pass `admits`, each once. */
+  const connected = (admits: (peerId: string) => boolean): string[] =>
+    [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== selfPeerId && admits(p))
+  const connectedMembers = (): string[] => connected(isMember)
+  const connectedParticipants = (): string[] => connected(isParticipant)
 
   const pushAll = (): void => {
     for (const peerId of connectedParticipants()) void sync.push(peerId)
@@ -292,7 +296,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     peers() {
       if (state === null) return []
       const roster = state.roster
-      return [...roster.members(), ...roster.witnesses()].map((m) => health.view(m, roster.addressesOf(m.peerId), m.peerId === selfPeerId))
+      return roster.participants().map((m) => health.view(m, roster.addressesOf(m.peerId), m.peerId === selfPeerId))
     },
     roster: () => state?.roster ?? null,
     invite(ttlMs, inviteRole = 'member') {
@@ -328,7 +332,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
         mesh: result.invitation.meshId,
         inviter: result.invitation.inviterPeerId,
         sas: result.invitation.sas,
-        members: [...state!.roster.members(), ...state!.roster.witnesses()],
+        members: state!.roster.participants(),
       }
     },
     async remove(query) {

@@ -80,6 +80,8 @@ export interface Roster {
   isParticipant(peerId: string): boolean
   /** The member or witness with this peer id. */
   participant(peerId: string): RosterMember | undefined
+  /** Members, then witnesses: every machine allowed to connect. */
+  participants(): RosterMember[]
   wasRemoved(peerId: string): boolean
   /** A member or witness by exact peer id, fingerprint (dashes optional) or name; RosterMemberNotFoundError if none or ambiguous. */
   find(query: string): RosterMember
@@ -183,6 +185,7 @@ export function createRoster(deps: RosterDeps): Roster {
   const witnessEntries = (): RosterMember[] => (witnessList ??= listOf(state().witnesses.values(), 'witness'))
   const members = (): RosterMember[] => memberEntries().map((m) => ({ ...m }))
   const witnesses = (): RosterMember[] => witnessEntries().map((m) => ({ ...m }))
+  const participants = (): RosterMember[] => [...members(), ...witnesses()]
   // The gater, the stream guards and every sync batch ask these: answer from indexes built
   // once per membership change, not by copying and scanning the member list each time.
   const memberIndex = (): Map<string, RosterMember> => (byPeer ??= new Map(memberEntries().map((m) => [m.peerId, m])))
@@ -326,13 +329,14 @@ export function createRoster(deps: RosterDeps): Roster {
     witnesses,
     isWitness: (peerId) => witnessIndex().has(peerId),
     isParticipant,
+    participants,
     participant: (peerId) => {
       const p = memberIndex().get(peerId) ?? witnessIndex().get(peerId)
       return p === undefined ? undefined : { ...p }
     },
     wasRemoved: (peerId) => removedIndex().has(peerId),
     find(query) {
-      const all = [...members(), ...witnesses()]
+      const all = participants()
       const wanted = normalizeFingerprint(query)
       for (const tier of [
         all.filter((m) => m.peerId === query),
