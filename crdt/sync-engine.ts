@@ -210,7 +210,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
         try {
           // A step 2 carries what a peer lacks, which after a long absence is a large part of
           // the document: allow it the whole frame.
-          const knownState = Y.decodeStateVector(Y.encodeStateVector(documents.doc(doc)))
+          const knownState = stateVectorOf(documents.doc(doc))
           opened = openUpdate(keyFor, deps.meshId, doc, message.sealed, { knownState, ...(message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}) })
         } catch (err) {
           refuse((err as { code?: string }).code ?? 'SYNC_UPDATE_REJECTED', { peerId, reason: (err as { reason?: string }).reason, doc }, 'sealed update refused')
@@ -321,6 +321,13 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     },
     refused: () => ({ ...refusals }),
   }
+}
+
+/** The document's state vector as a map, read from its store (not encoded to bytes and decoded back). */
+function stateVectorOf(doc: Y.Doc): Map<number, number> {
+  const vector = new Map<number, number>()
+  for (const client of doc.store.clients.keys()) vector.set(client, Y.getState(doc.store, client))
+  return vector
 }
 
 /** Whether state vector `holds` reaches every clock of `reaches`; an unknown state never does. */

@@ -65,7 +65,7 @@ export { generateMeshKey, openWithMeshKey, readSealedEpoch, sealWithMeshKey } fr
  * `randomPooled(length)`: fresh CSPRNG bytes through a 4 KiB pool (one platform call per pool,
  * each byte handed out once); for the many small draws of a busy node (nonces, ids).
  */
-export { randomPooled } from './xchacha.js'
+export { randomPooled } from './random.js'
 export type { MeshKey } from './mesh-key.js'
 
 /**

@@ -15,7 +15,8 @@ import {
   SealMalformedError,
   SealOpenFailedError,
 } from './errors.js'
-import { randomPooled, xchachaOpen, xchachaSealInto } from './xchacha.js'
+import { randomPooled } from './random.js'
+import { xchachaOpen, xchachaSealInto } from './xchacha.js'
 
 export interface MeshKey {
   epoch: number

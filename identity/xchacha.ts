@@ -6,10 +6,9 @@
  *
  * Byte for byte what @noble/ciphers' xchacha20poly1305 produces (tests/identity/xchacha.test.ts
  * checks both directions), at native speed: the pure-JS cipher spent seconds a start opening
- * a large snapshot. Nonces come from the platform CSPRNG through a small pool, because one
- * getRandomValues call per seal cost more than sealing a small update.
+ * a large snapshot.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { hchacha } from '@noble/ciphers/chacha.js'
 
 export const XCHACHA_NONCE_LENGTH = 24
@@ -19,24 +18,6 @@ const KEY_LENGTH = 32
 // "expand 32-byte k" as four little-endian words.
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574])
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
-
-const POOL_BYTES = 4096
-const pool = new Uint8Array(POOL_BYTES)
-let poolUsed = POOL_BYTES
-
-/** `length` (at most 4096) fresh bytes from the CSPRNG; each byte is handed out once. */
-export function randomPooled(length: number): Uint8Array {
-  if (length > POOL_BYTES) return randomFillSync(new Uint8Array(length))
-  if (poolUsed + length > POOL_BYTES) {
-    randomFillSync(pool)
-    poolUsed = 0
-  }
-  const out = pool.slice(poolUsed, poolUsed + length)
-  // Wipe what was handed out, so no later reader of the pool can see it.
-  pool.fill(0, poolUsed, poolUsed + length)
-  poolUsed += length
-  return out
-}
 
 function words(bytes: Uint8Array): Uint32Array {
   const copy = new Uint8Array(bytes) // aligned, and ours to wipe

@@ -1,6 +1,7 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { describe, expect, it } from 'vitest'
-import { XCHACHA_TAG_LENGTH, randomPooled, xchachaOpen, xchachaSealInto } from '../../identity/xchacha.js'
+import { randomPooled } from '../../identity/random.js'
+import { XCHACHA_TAG_LENGTH, xchachaOpen, xchachaSealInto } from '../../identity/xchacha.js'
 import { mulberry32 } from '../support/seeded-random.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
