@@ -7,10 +7,9 @@ export interface CommonOptions {
   json?: boolean
 }
 
-export function addCommonOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--home <dir>', 'data directory (default: $INSTAR_HOME, else ~/.instar)'))
-    .addOption(new Option('--json', 'print machine-readable JSON'))
+/** --home and --json; `homeHelp` names the default data directory where it is not a node's. */
+export function addCommonOptions(command: Command, homeHelp = 'data directory (default: $INSTAR_HOME, else ~/.instar)'): Command {
+  return command.addOption(new Option('--home <dir>', homeHelp)).addOption(new Option('--json', 'print machine-readable JSON'))
 }
 
 export function parseIntOption(flag: string, value: string, min: number, max: number): number {

@@ -4,23 +4,16 @@
  * data directory of its own (role "witness" in config.json), laid out on first start.
  */
 import { existsSync } from 'node:fs'
-import { Option, type Command } from 'commander'
+import type { Command } from 'commander'
+import { addCommonOptions, type CommonOptions } from './cli-common.js'
 import { createOutput } from './cli-output.js'
 import { runStart, runStatus, runStop, type StartFlags } from './cli-node.js'
 import { loadConfig } from './config.js'
 import { NodeError, UsageError } from './errors.js'
 import { homePaths, resolveRelayHome } from './paths.js'
 
-interface RelayFlags {
-  home?: string
-  json?: boolean
-}
-
-function relayOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--home <dir>', 'data directory of the relay (default: $INSTAR_RELAY_HOME, else ~/.instar-relay)'))
-    .addOption(new Option('--json', 'print machine-readable JSON'))
-}
+const RELAY_HOME_HELP = 'data directory of the relay (default: $INSTAR_RELAY_HOME, else ~/.instar-relay)'
+const relayOptions = (command: Command): Command => addCommonOptions(command, RELAY_HOME_HELP)
 
 export function registerRelay(program: Command): void {
   const relay = program.command('relay').description('run a relay on this machine (so far: the witness of a two-machine mesh)')
@@ -34,7 +27,7 @@ export function registerRelay(program: Command): void {
       .option('--detach', 'run in the background and return once it answers')
       .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0 picks a free one)')
       .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config.json; a fixed port lets members find the witness again after a restart)'),
-  ).action(async (flags: StartFlags & RelayFlags & { witness?: boolean; name?: string }) => {
+  ).action(async (flags: StartFlags & { witness?: boolean; name?: string }) => {
     if (flags.witness !== true) {
       throw new UsageError('only the witness is built so far: run "instar relay start --witness" (the mailbox, directory and circuit relay come later)')
     }
@@ -59,11 +52,11 @@ export function registerRelay(program: Command): void {
     await runStart(home, flags, 'witness')
   })
 
-  relayOptions(relay.command('stop').description('stop the relay running on this data directory')).action((flags: RelayFlags) =>
+  relayOptions(relay.command('stop').description('stop the relay running on this data directory')).action((flags: CommonOptions) =>
     runStop(resolveRelayHome(flags.home, process.env), flags, 'witness'),
   )
 
-  relayOptions(relay.command('status').description('show the relay running on this data directory')).action((flags: RelayFlags) =>
+  relayOptions(relay.command('status').description('show the relay running on this data directory')).action((flags: CommonOptions) =>
     runStatus(resolveRelayHome(flags.home, process.env), flags, 'witness'),
   )
 }

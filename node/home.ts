@@ -21,7 +21,7 @@ import {
 } from '../identity/index.js'
 import { peerIdFromSeed } from '../mesh/index.js'
 import { loadConfig, parseConfig, writeConfig, type Config } from './config.js'
-import { HomeAlreadyInitializedError, HomeNotInitializedError, NodeAlreadyRunningError, NodeError } from './errors.js'
+import { HomeAlreadyInitializedError, HomeNotInitializedError, NodeAlreadyRunningError, NodeError, UsageError } from './errors.js'
 import { readToken } from './api-token.js'
 import { homePaths, type HomePaths } from './paths.js'
 import { liveLockHolder } from './run-state.js'
@@ -67,7 +67,7 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
 
   const machineName = options.name ?? defaultMachineName()
   const agentName = options.agent
-  if (options.witness === true && agentName !== undefined) throw new NodeError('USAGE', 'a witness holds no agent: leave out --agent')
+  if (options.witness === true && agentName !== undefined) throw new UsageError('a witness holds no agent: leave out --agent')
   // Validate names and priority before any file is touched.
   const draft: Config = {
     version: 1,
