@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { domainSeparated, keyPairFromSeed, toHex } from '../../identity/index.js'
+import { domainSeparated, keyPairFromSeed } from '../../identity/index.js'
 import {
   MAX_EVENT_DEPS,
   ROSTER_EVENT_CONTEXT,
@@ -15,9 +15,8 @@ import {
 import type { RosterEvent, RosterEventBody } from '../../mesh/roster-events.js'
 import { sealEnvelope } from '../../mesh/roster-records.js'
 import { mulberry32 as prng } from '../support/seeded-random.js'
+import { hexOf, seedOf } from '../support/fixed-keys.js'
 
-const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
-const hexOf = (n: number): string => toHex(keyPairFromSeed(seedOf(n)).publicKey)
 const AGENT = 1
 const meshId = meshIdFromAgentKey(keyPairFromSeed(seedOf(AGENT)).publicKey)
 

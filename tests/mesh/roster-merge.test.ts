@@ -1,17 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { generateMeshKey, keyPairFromSeed, toHex } from '../../identity/index.js'
+import { generateMeshKey } from '../../identity/index.js'
 import type { MeshKey } from '../../identity/index.js'
 import { createRoster } from '../../mesh/roster.js'
 import type { Roster } from '../../mesh/roster.js'
-import { encodeRosterEvent, machinePeerId, meshIdFromAgentKey } from '../../mesh/roster-events.js'
+import { encodeRosterEvent, meshIdFromAgentKey } from '../../mesh/roster-events.js'
 import type { RosterEventBody } from '../../mesh/roster-events.js'
 import { ADDRESSES_CONTEXT, decodeMeshKeyRecord, sealEnvelope } from '../../mesh/roster-records.js'
+import { hexOf, keyOf, peerOf, seedOf } from '../support/fixed-keys.js'
 
-const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
-const keyOf = (n: number): Uint8Array => keyPairFromSeed(seedOf(n)).publicKey
-const hexOf = (n: number): string => toHex(keyOf(n))
-const peerOf = (n: number): string => machinePeerId(keyOf(n))
 const AGENT = 1
 const [A, B, C, D, E] = [10, 11, 12, 13, 14] as const
 

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { fingerprint, generateMeshKey, keyPairFromSeed } from '../../identity/index.js'
+import { fingerprint, generateMeshKey } from '../../identity/index.js'
 import { createRoster } from '../../mesh/roster.js'
 import type { Roster, RosterChangeEvent, RosterStore } from '../../mesh/roster.js'
-import { machinePeerId, meshIdFromAgentKey } from '../../mesh/roster-events.js'
+import { meshIdFromAgentKey } from '../../mesh/roster-events.js'
+import { keyOf, peerOf, seedOf } from '../support/fixed-keys.js'
 
-const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
-const keyOf = (n: number): Uint8Array => keyPairFromSeed(seedOf(n)).publicKey
-const peerOf = (n: number): string => machinePeerId(keyOf(n))
 const AGENT = 1
 const [A, B, C, D] = [10, 11, 12, 13] as const
 

@@ -1,13 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { keyPairFromSeed } from '../../identity/index.js'
 import { electionMode } from '../../mesh/election.js'
 import { createRoster, type Roster } from '../../mesh/roster.js'
-import { machinePeerId } from '../../mesh/roster-events.js'
 import { rosterVoters } from '../../mesh/voters.js'
+import { keyOf, peerOf, seedOf } from '../support/fixed-keys.js'
 
-const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
-const keyOf = (n: number): Uint8Array => keyPairFromSeed(seedOf(n)).publicKey
-const peerOf = (n: number): string => machinePeerId(keyOf(n))
 const AGENT = 1
 const [A, B, C, W, V] = [10, 11, 12, 20, 21] as const
 
