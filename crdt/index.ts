@@ -8,7 +8,7 @@
  *   state.close()
  */
 export { openStateDb } from './state-db.js'
-export type { AppliedMigration, StateDb, StateDbOptions } from './state-db.js'
+export type { AppliedMigration, Durability, StateDb, StateDbOptions } from './state-db.js'
 export type { Migration } from './migrations.js'
 export { CrdtError, StateDbOpenError, StateDbTooNewError } from './errors.js'
 export { createSqliteRosterStore } from './roster-store.js'

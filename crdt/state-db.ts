@@ -12,7 +12,17 @@ export interface StateDbOptions {
   migrations?: readonly Migration[]
   /** Milliseconds SQLite waits on a locked database. */
   busyTimeoutMs?: number
+  /**
+   * What an acknowledged commit survives. 'power-loss' (the default): SQLite's
+   * synchronous=FULL, the WAL is fsynced at every commit, so a commit survives a power cut or
+   * an OS crash. 'process-crash': synchronous=NORMAL, the commit is in the WAL file (the OS
+   * has it) when the call returns, so a killed process loses nothing, but a power cut can lose
+   * the last commits (never corrupt the file).
+   */
+  durability?: Durability
 }
+
+export type Durability = 'power-loss' | 'process-crash'
 
 export interface AppliedMigration {
   version: number
@@ -23,6 +33,7 @@ export interface AppliedMigration {
 export interface StateDb {
   readonly path: string
   readonly db: Database.Database
+  readonly durability: Durability
   /** Highest applied migration version. */
   schemaVersion(): number
   appliedMigrations(): AppliedMigration[]
@@ -46,9 +57,7 @@ export function openStateDb(path: string, now: number, options: StateDbOptions =
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
     db.pragma('journal_mode = WAL')
-    // WAL with NORMAL: a commit is in the WAL file (the OS has it) before the call returns, so a
-    // killed process loses nothing it acknowledged; only a power cut can lose the last commits.
-    db.pragma('synchronous = NORMAL')
+    db.pragma(`synchronous = ${(options.durability ?? 'power-loss') === 'power-loss' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
     db.exec(`
       CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -83,6 +92,7 @@ export function openStateDb(path: string, now: number, options: StateDbOptions =
   return {
     path,
     db,
+    durability: options.durability ?? 'power-loss',
     schemaVersion: () =>
       (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0,
     appliedMigrations: () =>

@@ -7,6 +7,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import type { Durability } from '../crdt/index.js'
 import { ConfigInvalidError } from './errors.js'
 
 const name = z
@@ -50,6 +51,11 @@ export const configSchema = z.strictObject({
     .default({ port: 0 }),
   listen: z.array(listenAddress).min(1, 'must list at least one address').default(['/ip4/0.0.0.0/tcp/0']),
   mdns: z.boolean().default(false),
+  storage: z
+    .strictObject({
+      durability: z.enum(['power-loss', 'process-crash'] as const satisfies readonly Durability[]),
+    })
+    .default({ durability: 'power-loss' }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

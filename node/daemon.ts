@@ -125,7 +125,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     lock = acquireLock(home.paths, pid)
     undo.push(() => lock.release())
 
-    state = openStateDb(home.paths.stateDb, clock.now())
+    state = openStateDb(home.paths.stateDb, clock.now(), { durability: home.config.storage.durability })
     undo.push(() => state.close())
     state.setMeta('machine.publicKey', toHex(home.machine.publicKey))
 

@@ -77,6 +77,7 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
     api: { port: 0 },
     listen: ['/ip4/0.0.0.0/tcp/0'],
     mdns: false,
+    storage: { durability: 'power-loss' },
     log: { level: 'info' },
   }
   parseConfig(draft, 'the --agent/--name/--priority options')

@@ -17,6 +17,22 @@ describe('state.db', () => {
     }
   })
 
+  it('fsyncs every commit (synchronous=FULL) by default, and only with process-crash durability drops to NORMAL', () => {
+    const dir = tempDir()
+    const strict = openStateDb(join(dir, 'a.db'), 0)
+    const relaxed = openStateDb(join(dir, 'b.db'), 0, { durability: 'process-crash' })
+    try {
+      // SQLite reports synchronous as a number: 2 is FULL, 1 is NORMAL.
+      expect(strict.db.pragma('synchronous', { simple: true })).toBe(2)
+      expect(strict.durability).toBe('power-loss')
+      expect(relaxed.db.pragma('synchronous', { simple: true })).toBe(1)
+      expect(relaxed.durability).toBe('process-crash')
+    } finally {
+      strict.close()
+      relaxed.close()
+    }
+  })
+
   it('has FTS5, which the memory search index needs', () => {
     const state = openStateDb(join(tempDir(), 'state.db'), 0)
     try {

@@ -13,6 +13,7 @@ const good: Config = {
   api: { port: 0 },
   listen: ['/ip4/127.0.0.1/tcp/0'],
   mdns: false,
+  storage: { durability: 'power-loss' },
   log: { level: 'info' },
 }
 
@@ -32,6 +33,15 @@ describe('config.json', () => {
     expect(parsed.api.port).toBe(0)
     expect(parsed.listen).toEqual(['/ip4/0.0.0.0/tcp/0'])
     expect(parsed.machine.priority).toBe(0)
+  })
+
+  it('defaults storage durability to power-loss and accepts process-crash', () => {
+    expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').storage.durability).toBe('power-loss')
+    expect(parseConfig({ ...good, storage: { durability: 'process-crash' } }, 'config.json').storage.durability).toBe('process-crash')
+  })
+
+  it('refuses an unknown durability, naming the field', () => {
+    expect(failure({ ...good, storage: { durability: 'none' } }).field).toBe('storage.durability')
   })
 
   it('names the field whose value is wrong', () => {
