@@ -1,7 +1,7 @@
 /** `instar node start|stop|status`: run the daemon in the foreground or detached, stop it, ask it how it is. */
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { createSystemClock } from '../mesh/index.js'
 import { connectApi, probeHealth } from './api-client.js'
 import type { NodeStatus } from './api-server.js'
@@ -9,6 +9,7 @@ import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-comm
 import { createOutput, formatDuration } from './cli-output.js'
 import { loadConfig } from './config.js'
 import { NodeAlreadyRunningError, NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
+import { openRotatingLog } from './log-files.js'
 import { createLogger } from './logger.js'
 import { homePaths, resolveHome } from './paths.js'
 import { liveLockHolder, liveRunInfo, processAlive, readRunInfo } from './run-state.js'
@@ -17,6 +18,8 @@ export interface StartFlags extends CommonOptions {
   detach?: boolean
   apiPort?: string
   listen?: string[]
+  /** Set by --detach on the background process: log to logs/node.log (rotated) instead of stderr. */
+  logFile?: boolean
 }
 
 const clock = createSystemClock()
@@ -30,7 +33,8 @@ export function registerNode(program: Command): void {
       .description('run the node: libp2p host and the local HTTP API (foreground unless --detach)')
       .option('--detach', 'run in the background and return once the node answers')
       .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0 picks a free one)')
-      .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config.json)'),
+      .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config.json)')
+      .addOption(new Option('--log-file', 'log to logs/node.log, rotated by size (what --detach runs)').hideHelp()),
   ).action(async (flags: StartFlags) => runStart(resolveHome(flags.home, process.env), flags, 'node'))
 
   addCommonOptions(node.command('stop').description('stop the node running on this data directory')).action((flags: CommonOptions) =>
@@ -54,7 +58,7 @@ export async function runStart(home: string, flags: StartFlags, what: 'node' | '
   const config = loadConfig(homePaths(home).config)
   // Loaded here so that status and stop do not pay for libp2p's import.
   const { startNode } = await import('./daemon.js')
-  const logger = createLogger(config.log.level)
+  const logger = createLogger(config.log.level, flags.logFile === true ? openRotatingLog(homePaths(home).logFile) : 2)
   const running = await startNode(
     { clock, logger },
     {
@@ -136,12 +140,14 @@ async function startDetached(home: string, apiPort: number | undefined, listen: 
   const holder = liveLockHolder(paths)
   if (holder !== null) throw new NodeAlreadyRunningError(paths.home, holder)
   mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 })
-  const logFd = openSync(paths.logFile, 'a', 0o600)
-  const args = [...process.execArgv, process.argv[1] ?? '', 'node', 'start', '--home', home]
+  // The child's JSON log goes to logs/node.log through its own rotating writer; what it
+  // prints itself (a start-up refusal, a crash's stack) goes to logs/stderr.log.
+  const errFd = openSync(paths.stderrFile, 'a', 0o600)
+  const args = [...process.execArgv, process.argv[1] ?? '', 'node', 'start', '--home', home, '--log-file']
   if (apiPort !== undefined) args.push('--api-port', String(apiPort))
   if (listen !== undefined) args.push('--listen', ...listen)
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: process.env })
-  closeSync(logFd)
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', errFd], env: process.env })
+  closeSync(errFd)
   let exited: number | null = null
   child.once('exit', (code) => {
     exited = code ?? 1
@@ -154,7 +160,7 @@ async function startDetached(home: string, apiPort: number | undefined, listen: 
   }, 20_000)
   if (exited !== null || !ready) {
     if (exited === null) child.kill('SIGTERM')
-    throw new NodeError('NODE_START_FAILED', `the node did not start: ${lastLogError(paths.logFile) ?? `see ${paths.logFile}`}`)
+    throw new NodeError('NODE_START_FAILED', `the node did not start: ${lastLogError(paths.stderrFile) ?? `see ${paths.stderrFile}`}`)
   }
   child.unref()
   const run = readRunInfo(paths)

@@ -176,7 +176,10 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         role: witness ? 'witness' : 'member',
       })
       // Subscribed before start: a lone machine takes the lease as it starts.
-      const stopJournal = startLeaseJournal({ mesh: opened, clock, path: join(home.paths.logsDir, 'lease.log') })
+      const stopJournal = startLeaseJournal(
+        { mesh: opened, clock, path: join(home.paths.logsDir, 'lease.log') },
+        { renewals: options.faultHooks === true },
+      )
       try {
         await opened.start()
       } catch (err) {

@@ -1,18 +1,28 @@
 /**
- * logs/lease.log: one JSON line per lease event of this node, for the fault suite's checker
- * and for a person reading what happened: acquired (term, at), extended (term, until, at most
- * every `everyMs`), lost (term, at, reason). A node killed while leading leaves its last
- * `until`, which bounds the interval it may have believed it led.
+ * logs/lease.log: one JSON line per lease transition of this node, for a person reading what
+ * happened and for the fault suite's checker: acquired (term, at, until) and lost (term, at,
+ * reason: 'lease expired', 'handoff', 'handback', 'higher term', 'stopped', ...). The file
+ * rotates by size (log-files.ts).
+ *
+ * With `renewals` (the fault hooks turn it on), every renewal that moves the lease's end by
+ * `everyMs` or more is logged too (extended: term, until): a node killed while leading leaves
+ * its last `until`, which bounds the interval it may have believed it led; the checker needs
+ * that bound, a person does not (it is a line every 200 ms on the leader).
  */
-import { appendFileSync, mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { Clock, Mesh, TimerHandle } from '../mesh/index.js'
+import { openRotatingLog, type RotatingLogOptions } from './log-files.js'
 
-export function startLeaseJournal(deps: { mesh: Mesh; clock: Clock; path: string }, options: { everyMs?: number } = {}): () => void {
-  mkdirSync(dirname(deps.path), { recursive: true, mode: 0o700 })
-  const write = (entry: object): void => {
-    appendFileSync(deps.path, `${JSON.stringify({ node: deps.mesh.peerId, ...entry })}\n`, { mode: 0o600 })
-  }
+export interface LeaseJournalOptions extends RotatingLogOptions {
+  /** Log renewals too (for the fault suite's checker); default false. */
+  renewals?: boolean
+  /** With `renewals`, the least move of the lease's end worth a line; default 200 ms. */
+  everyMs?: number
+}
+
+export function startLeaseJournal(deps: { mesh: Mesh; clock: Clock; path: string }, options: LeaseJournalOptions = {}): () => void {
+  const log = openRotatingLog(deps.path, options)
+  const write = (entry: object): void => log.write(JSON.stringify({ node: deps.mesh.peerId, ...entry }))
+  const everyMs = options.everyMs ?? 200
   let lastUntil = 0
   let timer: TimerHandle | null = null
   const offAcquired = deps.mesh.onLease('lease:acquired', ({ term }) => {
@@ -20,14 +30,16 @@ export function startLeaseJournal(deps: { mesh: Mesh; clock: Clock; path: string
     write({ event: 'acquired', term, at: deps.clock.now(), until })
     lastUntil = until
     timer?.cancel()
+    timer = null
+    if (options.renewals !== true) return
     timer = deps.clock.setInterval(() => {
       const info = deps.mesh.leader()
       if (info.role !== 'leader' || info.leaseExpiresAt === null) return
-      if (info.leaseExpiresAt - lastUntil >= (options.everyMs ?? 200)) {
+      if (info.leaseExpiresAt - lastUntil >= everyMs) {
         write({ event: 'extended', term: info.term, until: info.leaseExpiresAt })
         lastUntil = info.leaseExpiresAt
       }
-    }, options.everyMs ?? 200)
+    }, everyMs)
   })
   const offLost = deps.mesh.onLease('lease:lost', ({ term, reason }) => {
     timer?.cancel()
@@ -38,5 +50,6 @@ export function startLeaseJournal(deps: { mesh: Mesh; clock: Clock; path: string
     timer?.cancel()
     offAcquired()
     offLost()
+    log.close()
   }
 }

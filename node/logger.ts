@@ -6,7 +6,8 @@ import pino, { type Logger } from 'pino'
 
 export type { Logger }
 
-export function createLogger(level: string, destination: NodeJS.WritableStream | number = 2): Logger {
+/** `destination`: a file descriptor (stderr by default), or anything with `write(line)` (a rotating log file). */
+export function createLogger(level: string, destination: { write(line: string): unknown } | number = 2): Logger {
   return pino(
     {
       level,
@@ -16,6 +17,6 @@ export function createLogger(level: string, destination: NodeJS.WritableStream |
         censor: '[redacted]',
       },
     },
-    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : (destination as pino.DestinationStream),
   )
 }

@@ -17,6 +17,8 @@ export interface HomePaths {
   lockFile: string
   logsDir: string
   logFile: string
+  /** What a detached node prints itself (before its logger exists, or a crash). */
+  stderrFile: string
 }
 
 /** `--home`, else `$INSTAR_HOME`, else `~/.instar`; always absolute. */
@@ -49,5 +51,6 @@ export function homePaths(home: string): HomePaths {
     lockFile: join(runDir, 'node.lock'),
     logsDir,
     logFile: join(logsDir, 'node.log'),
+    stderrFile: join(logsDir, 'stderr.log'),
   }
 }

@@ -2,7 +2,7 @@
  * The fault suite's checker over every node's logs/lease.log: intervals in which a node
  * believed it held the lease, and the promises they must keep.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { findLeaseViolations, type LeaseInterval } from '../../mesh/index.js'
 
@@ -28,12 +28,7 @@ interface Open {
 export function leaseIntervals(homes: string[]): LeaseInterval[] {
   const intervals: LeaseInterval[] = []
   for (const home of homes) {
-    let text = ''
-    try {
-      text = readFileSync(join(home, 'logs', 'lease.log'), 'utf8')
-    } catch {
-      continue
-    }
+    const text = leaseLog(join(home, 'logs', 'lease.log'))
     let open: Open | null = null
     const close = (o: Open, end: number): void => {
       intervals.push({ node: o.node, term: o.term, start: o.start, end: Math.min(end, o.until) })
@@ -54,6 +49,14 @@ export function leaseIntervals(homes: string[]): LeaseInterval[] {
     if (open !== null) close(open, open.until)
   }
   return intervals
+}
+
+/** The journal with its rotated files, oldest first (lease.log.N ... lease.log.1, lease.log). */
+function leaseLog(path: string): string {
+  const files: string[] = []
+  for (let i = 1; existsSync(`${path}.${i}`); i++) files.unshift(`${path}.${i}`)
+  if (existsSync(path)) files.push(path)
+  return files.map((f) => readFileSync(f, 'utf8')).join('')
 }
 
 export function checkLeases(homes: string[], driftMs: number): string[] {

@@ -103,6 +103,30 @@ describe('instar node', () => {
     const after = await runInstar(['node', 'status', '--home', home, '--json'])
     expect(after.code).toBe(1)
     expect(parseJson(after.stdout)).toEqual({ running: false })
+
+    // The detached node's log is JSON lines only; its lease journal has transitions, not renewals.
+    const log = readFileSync(join(home, 'logs', 'node.log'), 'utf8').trim().split('\n')
+    expect(log.length).toBeGreaterThan(0)
+    for (const line of log) expect(() => JSON.parse(line) as unknown, line).not.toThrow()
+    const lease = readFileSync(join(home, 'logs', 'lease.log'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event)
+    expect(lease).toEqual(['acquired', 'lost'])
+  })
+
+  it('says why a detached node did not start, from what it printed', async () => {
+    const home = await initHome()
+    cleanupNodeOnFinish(home)
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    try {
+      const address = blocker.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      const result = await runInstar(['node', 'start', '--detach', '--home', home, '--api-port', String(port), '--listen', '/ip4/127.0.0.1/tcp/0'])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/NODE_START_FAILED/)
+      expect(result.stderr).toMatch(/the port is already in use/)
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
   })
 
   it('refuses a second start on the same home while the first runs', async () => {

@@ -31,6 +31,8 @@ interface NodeSpec {
   port?: number
   termStore?: TermStore
   priority?: number
+  /** Runs after the mesh is created, before it starts (to subscribe to what start does). */
+  beforeStart?: (mesh: Mesh) => void
 }
 
 export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
@@ -74,6 +76,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
     await mesh.stop()
   }
   onTestFinished(stop)
+  spec.beforeStart?.(mesh)
   await mesh.start()
   const node: TestNode = {
     mesh,
