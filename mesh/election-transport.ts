@@ -86,7 +86,14 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
         let frame: Uint8Array
         try {
           frame = await frames.read({ signal: AbortSignal.timeout(24 * 60 * 60_000) })
-        } catch {
+        } catch (err) {
+          // A frame over the limit cannot be skipped (its bytes would be read as frames): refuse
+          // it and reset the stream. Anything else is the stream ending; it is done either way.
+          const name = (err as { name?: unknown } | null)?.name
+          if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'InvalidMessageLengthError') {
+            deps.refusals.refuse('ELECTION_FRAME_MALFORMED', from, { reason: `a frame over ${MAX_ELECTION_FRAME} bytes` }, 'election frame refused; stream reset')
+          }
+          frames.abort(err instanceof Error ? err : new Error('election stream ended'))
           return
         }
         let message: ElectionMessage

@@ -9,24 +9,12 @@ import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../mesh/clock.js'
 import { createElection, type TermStore, type Voter } from '../../mesh/election.js'
 import { MAX_TERM, encodeElectionMessage, type ElectionMessage } from '../../mesh/election-protocol.js'
-import type { MeshLogger } from '../../mesh/logger.js'
 import { createRefusalLog } from '../../mesh/refusal-log.js'
 import { REPAIRED_TERM, createMemoryTermStore } from '../../mesh/term-store.js'
+import { recordingLogger } from '../support/recording-logger.js'
 import { createCluster, memoryTermStore } from '../support/sim-network.js'
 
 const ATTACK_TERM = 2 ** 53 - 1
-
-interface Logged {
-  level: 'debug' | 'info' | 'warn' | 'error'
-  code: unknown
-  fields: Record<string, unknown>
-}
-
-function recordingLogger(): MeshLogger & { lines: Logged[]; codes(): unknown[] } {
-  const lines: Logged[] = []
-  const at = (level: Logged['level']) => (fields: object) => void lines.push({ level, code: (fields as { code?: unknown }).code, fields: fields as Record<string, unknown> })
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), codes: () => lines.map((l) => l.code).filter((c) => c !== undefined) }
-}
 
 /** Node 'a' among members a and b and the witness w. Time starts at 0; random 0.5 puts its timeout at 1500. */
 function node(options: { store?: TermStore; voters?: Voter[] } = {}) {
