@@ -36,7 +36,7 @@ export interface SystemClockOptions {
 /** The real clock. */
 export function createSystemClock(options: SystemClockOptions = {}): Clock {
   const guard = guarded(options.onError ?? reportToStderr)
-  return {
+  const clock: Clock = {
     now: () => Date.now(),
     setTimeout(fn, ms) {
       const t = setTimeout(guard(fn), ms)
@@ -46,10 +46,11 @@ export function createSystemClock(options: SystemClockOptions = {}): Clock {
       const t = setInterval(guard(fn), ms)
       return { cancel: () => clearInterval(t) }
     },
-    sleep(ms, options) {
-      return sleepWith(this, ms, options?.signal)
+    sleep(ms, sleepOptions) {
+      return sleepWith(clock, ms, sleepOptions?.signal)
     },
   }
+  return clock
 }
 
 /**

@@ -173,7 +173,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   let running = false
   let term = 0
   let votedFor: string | null = null
-  /** The term ELECTION_TERM_EXHAUSTED was last logged at warn for, so it is said once, not every timeout. */
+  /** The term ELECTION_TERM_EXHAUSTED was last logged for, so it is said once, not on every timeout. */
   let exhaustedLoggedAt = -1
   // Read at once, so info() shows the stored term before start().
   loadState()
