@@ -1,6 +1,13 @@
 /**
  * The Clock port. This is the only file that reads the system time or arms timers;
  * everything else takes a Clock (or a `now` argument) so tests can drive time by hand.
+ *
+ * No timer callback may throw into the event loop: a throw (or the rejection of a promise a
+ * callback returns) would be an uncaught exception that kills the process. The system clock
+ * catches it, hands it to `onError` and carries on: the other timers fire, an interval stays
+ * armed. The manual clock also fires every other timer that falls due, then throws the error
+ * out of `advance`/`set`, so a test sees a timer that threw as a failure where it happened;
+ * given `onError` it reports instead, as the system clock does.
  */
 
 export interface TimerHandle {
@@ -18,27 +25,82 @@ export interface Clock {
   sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void>
 }
 
+/** Told what a timer callback threw; must not throw itself (if it does, that is reported to stderr). */
+export type ClockErrorHandler = (err: unknown) => void
+
+export interface SystemClockOptions {
+  /** Where a timer callback's throw goes; default: one line on stderr with the error's code. */
+  onError?: ClockErrorHandler
+}
+
 /** The real clock. */
-export function createSystemClock(): Clock {
-  return {
+export function createSystemClock(options: SystemClockOptions = {}): Clock {
+  const guard = guarded(options.onError ?? reportToStderr)
+  const clock: Clock = {
     now: () => Date.now(),
     setTimeout(fn, ms) {
-      const t = setTimeout(fn, ms)
+      const t = setTimeout(guard(fn), ms)
       return { cancel: () => clearTimeout(t) }
     },
     setInterval(fn, ms) {
-      const t = setInterval(fn, ms)
+      const t = setInterval(guard(fn), ms)
       return { cancel: () => clearInterval(t) }
     },
-    sleep(ms, options) {
-      return sleepWith(this, ms, options?.signal)
+    sleep(ms, sleepOptions) {
+      return sleepWith(clock, ms, sleepOptions?.signal)
     },
   }
+  return clock
+}
+
+/**
+ * Wraps a callback so that whatever it throws, or the promise it returns rejects with, goes to
+ * `onError`. A throwing `onError` is the last thing that could escape; it goes to stderr.
+ */
+function guarded(onError: ClockErrorHandler): (fn: () => void) => () => void {
+  const report = (err: unknown): void => {
+    try {
+      onError(err)
+    } catch (failure) {
+      reportToStderr(failure)
+    }
+  }
+  return (fn) => () => {
+    try {
+      const result: unknown = fn()
+      if (isThenable(result)) result.then(undefined, report)
+    } catch (err) {
+      report(err)
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+function reportToStderr(err: unknown): void {
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'CLOCK_CALLBACK_FAILED'
+  const message = err instanceof Error ? err.message : String(err)
+  try {
+    process.stderr.write(`instar: a timer callback threw [${code}]: ${message}\n`)
+  } catch {
+    // stderr itself is gone: there is nowhere left to report to.
+  }
+}
+
+export interface ManualClockOptions {
+  /** Given, a timer callback's throw is reported here and `advance` carries on without throwing. */
+  onError?: ClockErrorHandler
 }
 
 /** A clock that moves only when told to; for unit tests of timeouts, leases and expiry. */
 export interface ManualClock extends Clock {
-  /** Moves time forward, firing every timer that falls due, in order. */
+  /**
+   * Moves time forward, firing every timer that falls due, in order. A callback that throws
+   * does not stop the others: once every due timer has fired, the error is thrown from here
+   * (several as an AggregateError), unless the clock was given `onError`.
+   */
   advance(ms: number): void
   /** Sets the absolute time (must not go backwards). */
   set(now: number): void
@@ -51,7 +113,7 @@ interface PendingTimer {
   fn: () => void
 }
 
-export function createManualClock(start = 0): ManualClock {
+export function createManualClock(start = 0, options: ManualClockOptions = {}): ManualClock {
   let current = start
   let nextId = 1
   const timers = new Map<number, PendingTimer>()
@@ -74,6 +136,7 @@ export function createManualClock(start = 0): ManualClock {
     },
     set(target) {
       if (target < current) throw new RangeError('a manual clock cannot go backwards')
+      const thrown: unknown[] = []
       for (;;) {
         // Fire the earliest due timer first; ties fire in the order they were armed.
         let next: PendingTimer | undefined
@@ -84,9 +147,19 @@ export function createManualClock(start = 0): ManualClock {
         current = next.due
         if (next.every === null) timers.delete(next.id)
         else next.due += next.every
-        next.fn()
+        try {
+          next.fn()
+        } catch (err) {
+          thrown.push(err)
+        }
       }
       current = target
+      if (thrown.length === 0) return
+      if (options.onError !== undefined) {
+        for (const err of thrown) options.onError(err)
+        return
+      }
+      throw thrown.length === 1 ? thrown[0] : new AggregateError(thrown, `${thrown.length} timer callbacks threw`)
     },
   }
   return clock

@@ -1,6 +1,15 @@
 /** Typed errors of leader election. Codes are API: never renamed. */
 import { MeshError } from './errors.js'
 
+/** Every code leader election logs, throws or reports. */
+export type ElectionErrorCode =
+  | 'LEASE_TERM_STALE'
+  | 'ELECTION_FRAME_MALFORMED'
+  | 'ELECTION_WITNESS_CANNOT_LEAD'
+  | 'ELECTION_TERM_EXHAUSTED'
+  | 'ELECTION_TERM_REPAIRED'
+  | 'ELECTION_DELIVERY_FAILED'
+
 /**
  * An action fenced by `term` may not run: this node does not lead in that term, or its lease
  * has run out. `currentTerm` is the term this node knows now.
@@ -15,11 +24,47 @@ export class LeaseTermStaleError extends MeshError {
   }
 }
 
-/** An election frame could not be decoded (bad version, type, length or field). */
+/** An election frame could not be decoded (bad version, type, length or field, or a term over MAX_TERM). */
 export class ElectionFrameMalformedError extends MeshError {
   readonly reason: string
   constructor(reason: string) {
     super('ELECTION_FRAME_MALFORMED', `malformed election frame: ${reason}`)
     this.reason = reason
+  }
+}
+
+/**
+ * A voter that cannot lead (the witness) sent what only a leader or a candidate sends (a
+ * heartbeat, a vote request, a pre-vote or a TIMEOUT_NOW). Refused: its term is not adopted.
+ */
+export class ElectionWitnessCannotLeadError extends MeshError {
+  readonly peerId: string
+  readonly messageType: string
+  constructor(peerId: string, messageType: string) {
+    super('ELECTION_WITNESS_CANNOT_LEAD', `${peerId} votes but cannot lead, yet sent a ${messageType}: refused, its term not adopted`)
+    this.peerId = peerId
+    this.messageType = messageType
+  }
+}
+
+/**
+ * This node's term has reached MAX_TERM, so it cannot stand for election (term + 1 would be
+ * over the bound). Only a peer's hostile frame can bring a term there; the node stays up and
+ * follows, but does not stand.
+ */
+export class ElectionTermExhaustedError extends MeshError {
+  readonly term: number
+  constructor(term: number) {
+    super('ELECTION_TERM_EXHAUSTED', `term ${term} is at the largest term the protocol carries: this node will not stand for election`)
+    this.term = term
+  }
+}
+
+/** An election message could not be handled (a local failure, e.g. the term store); the node carries on. */
+export class ElectionDeliveryFailedError extends MeshError {
+  readonly peerId: string
+  constructor(peerId: string, options?: { cause?: unknown }) {
+    super('ELECTION_DELIVERY_FAILED', `an election message from ${peerId} could not be handled`, options)
+    this.peerId = peerId
   }
 }

@@ -5,7 +5,11 @@
  * authenticated remote peer of the connection, so no message names its own sender.
  *
  *   frame = version (1 byte, = 1) || type (1 byte) || fixed big-endian fields
- *   term     8 bytes, an unsigned integer at most 2^53 - 1 (so it stays exact in a JS number)
+ *   term     8 bytes, an unsigned integer at most MAX_TERM = 2^48 - 1; anything above is refused.
+ *            The bound sits far below 2^53 so that term + 1, and any arithmetic a later step does
+ *            with a term, stays exact in a JS number: no term a peer sends can make a later
+ *            local step throw. Honest elections never come near it (one a second for 8.9
+ *            million years), so a term above it can only be hostile or corrupt.
  *   round    4 bytes, u32
  *   priority 2 bytes, u16
  *   boolean  1 byte, 0 or 1 (anything else is refused)
@@ -42,8 +46,8 @@ import { ElectionFrameMalformedError } from './election-errors.js'
 export const ELECTION_PROTOCOL = '/instar/election/1.0.0'
 /** The longest election frame, in bytes (a HEARTBEAT_REPLY). */
 export const MAX_ELECTION_FRAME = 17
-/** The largest term either side sends or accepts. */
-export const MAX_TERM = Number.MAX_SAFE_INTEGER
+/** The largest term either side sends or accepts: 2^48 - 1 (see the header). */
+export const MAX_TERM = 2 ** 48 - 1
 
 const VERSION = 1
 const TYPE_REQUEST_VOTE = 1
@@ -55,8 +59,8 @@ const TYPE_PRE_VOTE = 6
 const TYPE_PRE_VOTE_REPLY = 7
 const MAX_U32 = 0xffff_ffff
 const MAX_U16 = 0xffff
-/** The high 32 bits of a term may use 21 bits: 2^21 * 2^32 - 1 = 2^53 - 1. */
-const MAX_TERM_HIGH = 0x1f_ffff
+/** The high 32 bits of a term may use 16 bits: 2^16 * 2^32 - 1 = MAX_TERM. */
+const MAX_TERM_HIGH = 0xffff
 
 export type ElectionMessage =
   | { type: 'request-vote'; term: number; priority: number; transfer: boolean }
@@ -150,6 +154,11 @@ export function decodeElectionMessage(frame: Uint8Array): ElectionMessage {
   }
 }
 
+/** Whether `term` is a term the protocol carries: an integer in [0, MAX_TERM]. */
+export function isElectionTerm(term: unknown): term is number {
+  return typeof term === 'number' && Number.isInteger(term) && term >= 0 && term <= MAX_TERM
+}
+
 function typeOf(m: ElectionMessage): number {
   switch (m.type) {
     case 'request-vote':
@@ -172,14 +181,14 @@ function typeOf(m: ElectionMessage): number {
 }
 
 function writeTerm(view: DataView, term: number): void {
-  if (!Number.isSafeInteger(term) || term < 0) throw new ElectionFrameMalformedError(`term ${term} is not an integer in [0, 2^53-1]`)
+  if (!isElectionTerm(term)) throw new ElectionFrameMalformedError(`term ${term} is not an integer in [0, 2^48-1]`)
   view.setUint32(2, Math.floor(term / 2 ** 32))
   view.setUint32(6, term % 2 ** 32)
 }
 
 function readTerm(view: DataView): number {
   const high = view.getUint32(2)
-  if (high > MAX_TERM_HIGH) throw new ElectionFrameMalformedError('term is over 2^53-1')
+  if (high > MAX_TERM_HIGH) throw new ElectionFrameMalformedError('term is over 2^48-1')
   return high * 2 ** 32 + view.getUint32(6)
 }
 

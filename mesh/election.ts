@@ -38,13 +38,23 @@
  * stands only with a majority of grants. A voter grants only when it has not heard a leader
  * within the minimum timeout. So a node cut off from the majority never raises its term, and
  * its return does not unseat a healthy leader. Elections a TIMEOUT_NOW starts skip it.
+ *
+ * Hostile input. A voter that cannot lead (the witness) may only answer: its HEARTBEAT,
+ * REQUEST_VOTE, PRE_VOTE and TIMEOUT_NOW are refused (ELECTION_WITNESS_CANNOT_LEAD) before
+ * anything reads their term, so a witness can neither be followed nor raise a term by them.
+ * Terms are bounded by MAX_TERM (2^48 - 1) at decoding, so term + 1 is always exact; a node
+ * whose term has reached MAX_TERM does not stand (ELECTION_TERM_EXHAUSTED), and nothing here
+ * throws on any message a peer can send. A stored term out of range is repaired at start
+ * (ELECTION_TERM_REPAIRED, see term-store.ts).
  */
 // One state machine whose safety argument is the comment above: it stays in one file, past
 // the 400 lines the style guide asks a reason for.
 import type { Clock, TimerHandle } from './clock.js'
 import type { MeshLogger } from './logger.js'
-import type { ElectionMessage } from './election-protocol.js'
-import { LeaseTermStaleError } from './election-errors.js'
+import { MAX_TERM, isElectionTerm, type ElectionMessage } from './election-protocol.js'
+import { ElectionFrameMalformedError, ElectionTermExhaustedError, ElectionWitnessCannotLeadError, LeaseTermStaleError } from './election-errors.js'
+import { createRefusalLog, type RefusalLog } from './refusal-log.js'
+import { checkStoredTerm } from './term-store.js'
 
 export type { ElectionMessage } from './election-protocol.js'
 
@@ -74,6 +84,8 @@ export interface ElectionDeps {
   /** Fire-and-forget; a message may be dropped. */
   send(to: string, message: ElectionMessage): void
   store: TermStore
+  /** Where refused messages are counted and logged; one of its own on `clock` and `logger` if not given. */
+  refusals?: RefusalLog
 }
 
 export interface ElectionOptions {
@@ -111,6 +123,8 @@ export interface Election {
   /** If leader: hand leadership to the best reachable voter at once and step down; resolves when done or after one heartbeat. */
   handOff(): Promise<void>
   on<E extends keyof ElectionEvents>(event: E, fn: (e: ElectionEvents[E]) => void): () => void
+  /** Refused messages (and refusals to stand) so far, by code. */
+  refusals(): Record<string, number>
 }
 
 export function electionMode(voters: Voter[]): ElectionMode {
@@ -127,6 +141,8 @@ export function majorityOf(voters: Voter[]): number {
 }
 
 const MAX_WIRE_PRIORITY = 0xffff
+/** What only a leader or a candidate sends: refused from a voter that cannot lead. */
+const LEADER_MESSAGES: ReadonlySet<ElectionMessage['type']> = new Set(['heartbeat', 'request-vote', 'pre-vote', 'timeout-now'])
 
 interface Round {
   sentAt: number
@@ -153,8 +169,14 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     throw new RangeError('election options need 0 < heartbeatMs < electionTimeoutMinMs - maxClockDriftMs and min < max')
   }
 
+  const refusals = deps.refusals ?? createRefusalLog({ clock, logger })
   let running = false
-  let { term, votedFor } = deps.store.load()
+  let term = 0
+  let votedFor: string | null = null
+  /** The term ELECTION_TERM_EXHAUSTED was last logged for, so it is said once, not on every timeout. */
+  let exhaustedLoggedAt = -1
+  // Read at once, so info() shows the stored term before start().
+  loadState()
   let role: ElectionRole = 'follower'
   let leader: string | null = null
   /** When this node last accepted a heartbeat, or booted (I3). */
@@ -197,6 +219,32 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     }
   }
 
+  /** The stored term and vote, repaired (and the repair saved) if the store holds a term out of range. */
+  function loadState(): void {
+    const loaded = deps.store.load()
+    const checked = checkStoredTerm(loaded)
+    if (checked.repair !== null) {
+      deps.store.save(checked.state)
+      logger.warn({ ...checked.repair }, 'the stored election term was out of range: repaired')
+    }
+    ;({ term, votedFor } = checked.state)
+  }
+
+  /**
+   * Whether this node's term leaves room to stand (term + 1 <= MAX_TERM). Only a peer's frame
+   * can bring a term to the bound; the node then follows whoever leads but never stands.
+   */
+  function termLeavesRoom(): boolean {
+    if (term < MAX_TERM) return true
+    const err = new ElectionTermExhaustedError(term)
+    refusals.count(err.code)
+    if (exhaustedLoggedAt !== term) {
+      exhaustedLoggedAt = term
+      logger.error({ code: err.code, term }, err.message)
+    }
+    return false
+  }
+
   /** Durable before anything that depends on it is sent (I1). */
   function persist(nextTerm: number, nextVote: string | null): void {
     if (nextTerm < term) throw new RangeError(`term may not go back from ${term} to ${nextTerm}`)
@@ -222,8 +270,10 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
   function startPreVote(): void {
     leader = null
-    preVotes = new Set([self])
+    preVotes = null
     armElectionTimer()
+    if (!termLeavesRoom()) return
+    preVotes = new Set([self])
     logger.debug({ term: term + 1 }, 'asking for pre-votes')
     if (isMajority(preVotes)) return startElection(false)
     const request: ElectionMessage = { type: 'pre-vote', term: term + 1, priority: ownPriority() }
@@ -232,6 +282,10 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
   function startElection(transfer: boolean): void {
     preVotes = null
+    if (!termLeavesRoom()) {
+      if (electionTimer === null) armElectionTimer()
+      return
+    }
     persist(term + 1, self)
     role = 'candidate'
     leader = null
@@ -471,7 +525,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     start() {
       if (running) return
       running = true
-      ;({ term, votedFor } = deps.store.load())
+      loadState()
       role = 'follower'
       leader = null
       stickyUntil = clock.now() + minMs
@@ -495,8 +549,23 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
     receive(from, message) {
       if (!running || from === self) return
-      if (voterOf(from) === undefined) {
+      const voter = voterOf(from)
+      if (voter === undefined) {
         logger.debug({ from, type: message.type }, 'election message from a non-voter ignored')
+        return
+      }
+      // The decoder bounds terms already; this keeps a transport that skipped it from
+      // bringing an unbounded term into the arithmetic below.
+      if (!isElectionTerm(message.term)) {
+        const err = new ElectionFrameMalformedError(`term ${String(message.term)} is not an integer in [0, 2^48-1]`)
+        refusals.refuse(err.code, from, { type: message.type }, err.message)
+        return
+      }
+      // Before anything reads its term: a witness is never followed, never voted for, and
+      // raises no term by what only a leader or a candidate sends.
+      if (!voter.canLead && LEADER_MESSAGES.has(message.type)) {
+        const err = new ElectionWitnessCannotLeadError(from, message.type)
+        refusals.refuse(err.code, from, { type: message.type, term: message.term, currentTerm: term }, 'election message refused: the sender votes but cannot lead')
         return
       }
       switch (message.type) {
@@ -562,6 +631,8 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
         timer = clock.setTimeout(() => waiter(Infinity), heartbeatMs)
       })
     },
+
+    refusals: () => refusals.counts(),
 
     on(event, fn) {
       const set = listeners[event] as Set<typeof fn>

@@ -11,7 +11,7 @@
 export { createMeshHost, peerIdFromSeed } from './host.js'
 export type { MeshHost, MeshHostDeps, MeshHostOptions, MeshLibp2p } from './host.js'
 export { createManualClock, createSystemClock } from './clock.js'
-export type { Clock, ManualClock, TimerHandle } from './clock.js'
+export type { Clock, ClockErrorHandler, ManualClock, ManualClockOptions, SystemClockOptions, TimerHandle } from './clock.js'
 export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'
 export { createMesh } from './mesh-service.js'
 export { rosterVoters } from './voters.js'
@@ -48,8 +48,16 @@ export { frameStream } from './frame-stream.js'
 export type { FrameStream } from './frame-stream.js'
 export { createElection, electionMode } from './election.js'
 export type { Election, ElectionMode, ElectionOptions, LeaderInfo, TermStore, Voter } from './election.js'
-export { createMemoryTermStore } from './term-store.js'
-export { ELECTION_PROTOCOL } from './election-protocol.js'
-export { ElectionFrameMalformedError, LeaseTermStaleError } from './election-errors.js'
+export { REPAIRED_TERM, checkStoredTerm, createMemoryTermStore } from './term-store.js'
+export type { StateRepair, TermState } from './term-store.js'
+export { ELECTION_PROTOCOL, MAX_TERM } from './election-protocol.js'
+export {
+  ElectionDeliveryFailedError,
+  ElectionFrameMalformedError,
+  ElectionTermExhaustedError,
+  ElectionWitnessCannotLeadError,
+  LeaseTermStaleError,
+} from './election-errors.js'
+export type { ElectionErrorCode } from './election-errors.js'
 export { findLeaseViolations } from './lease-log.js'
 export type { LeaseInterval, LeaseViolation } from './lease-log.js'

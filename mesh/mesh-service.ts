@@ -21,6 +21,7 @@ import { PAIRING_PROTOCOL } from './pairing-protocol.js'
 import { createPeerHealth } from './peer-health.js'
 import { guardBuiltInProtocols, membersOnly } from './protocol-guard.js'
 import { createReconnector } from './reconnect.js'
+import { createRefusalLog } from './refusal-log.js'
 import { createRoster, type Roster } from './roster.js'
 import { machinePeerId } from './roster-events.js'
 import { createRosterSync } from './roster-sync.js'
@@ -122,6 +123,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   }
   // Before it is a member a machine must never lead: its only voter cannot lead. A witness is
   // never a voter that can lead (rosterVoters), so it never stands.
+  const electionRefusals = createRefusalLog({ clock, logger })
   const election = createElection(
     {
       clock,
@@ -131,11 +133,13 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       voters,
       send: (to, message) => transport.send(to, message),
       store: deps.termStore,
+      refusals: electionRefusals,
     },
     options.election,
   )
   const transport = createElectionTransport({
     logger,
+    refusals: electionRefusals,
     openStream: (peerId, protocol, streamOptions) => openParticipantStream(peerId, protocol, streamOptions),
     deliver: (from, message) => {
       if (message.type === 'request-vote' || message.type === 'pre-vote' || message.type === 'heartbeat-reply') priorities.set(from, message.priority)
@@ -209,6 +213,17 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     emit('member:disconnect', { peerId })
   }
 
+  /** A throw in an EventTarget listener would be an uncaught exception: log it with its code instead. */
+  const guardListener =
+    <E>(name: string, fn: (event: E) => void) =>
+    (event: E): void => {
+      try {
+        fn(event)
+      } catch (err) {
+        logger.error({ code: (err as { code?: string } | null)?.code ?? 'MESH_LISTENER_FAILED', event: name, err }, 'a libp2p event listener threw')
+      }
+    }
+
   const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
     const peerId = event.detail.id.toString()
     if (!isParticipant(peerId) || event.detail.multiaddrs.length === 0) return
@@ -216,6 +231,12 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     libp2p.dial(event.detail.multiaddrs, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => {
       logger.debug({ code: 'MESH_DIAL_FAILED', peerId, err: err.message }, 'dial to a discovered member failed')
     })
+  }
+
+  const listening = {
+    open: guardListener('connection:open', onConnectionOpen),
+    discovery: guardListener('peer:discovery', onDiscovery),
+    disconnect: guardListener('peer:disconnect', onPeerDisconnect),
   }
 
   if (deps.membership !== null) {
@@ -255,9 +276,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       await libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection), { maxInboundStreams: 4 })
       await libp2p.handle(ROSTER_SYNC_PROTOCOL, membersOnly(isParticipant, (s, c) => sync.handle(s, c), refuseLog), { maxInboundStreams: 8 })
       await guardBuiltInProtocols(libp2p, isParticipant, refuseLog)
-      libp2p.addEventListener('connection:open', onConnectionOpen)
-      libp2p.addEventListener('peer:discovery', onDiscovery)
-      libp2p.addEventListener('peer:disconnect', onPeerDisconnect)
+      libp2p.addEventListener('connection:open', listening.open)
+      libp2p.addEventListener('peer:discovery', listening.discovery)
+      libp2p.addEventListener('peer:disconnect', listening.disconnect)
       await libp2p.handle(ELECTION_PROTOCOL, membersOnly(isParticipant, (st, c) => transport.handle(st, c), refuseLog), { maxInboundStreams: 4 })
       publishOwnAddresses()
       health.start()
@@ -270,9 +291,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       reconnector.stop()
       health.stop()
       pushTimer?.cancel()
-      libp2p.removeEventListener('connection:open', onConnectionOpen)
-      libp2p.removeEventListener('peer:discovery', onDiscovery)
-      libp2p.removeEventListener('peer:disconnect', onPeerDisconnect)
+      libp2p.removeEventListener('connection:open', listening.open)
+      libp2p.removeEventListener('peer:discovery', listening.discovery)
+      libp2p.removeEventListener('peer:disconnect', listening.disconnect)
       unsubscribe?.()
       await host.stop()
       state?.roster.destroy()
@@ -383,7 +404,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       return election.on(event, fn as never)
     },
     handOff: () => election.handOff(),
-    electionTraffic: () => transport.sent(),
+    electionTraffic: () => ({ ...transport.sent(), refused: electionRefusals.counts() }),
     async partition(peers) {
       blocked = new Set(peers)
       for (const connection of libp2p.getConnections()) {

@@ -121,8 +121,8 @@ export interface Mesh {
   onLease(event: 'lease:lost', fn: (e: { term: number; reason: string }) => void): () => void
   /** If this node leads, hands leadership to the best reachable member at once. */
   handOff(): Promise<void>
-  /** Election frames and bytes this node has sent. */
-  electionTraffic(): { messages: number; bytes: number }
+  /** Election frames and bytes this node has sent, and the election input it refused, by code. */
+  electionTraffic(): { messages: number; bytes: number; refused: Record<string, number> }
   /**
    * Fault hook for the fault suite: drop all traffic with these peers (connections refused and
    * closed, streams reset) until called again with another list; [] heals. Never used in

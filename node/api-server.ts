@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import type { StateRepair } from '../mesh/index.js'
 import { ApiListenError, codeOf, httpStatusFor } from './errors.js'
 
 export interface NodeStatus {
@@ -20,6 +21,8 @@ export interface NodeStatus {
   api: string
   uptimeMs: number
   version: string
+  /** Stored state this node found out of range and repaired as it started (e.g. an election term); [] normally. */
+  repairs: StateRepair[]
 }
 
 export interface ApiServerDeps {

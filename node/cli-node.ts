@@ -8,7 +8,7 @@ import type { NodeStatus } from './api-server.js'
 import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
 import { createOutput, formatDuration } from './cli-output.js'
 import { loadConfig } from './config.js'
-import { NodeAlreadyRunningError, NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
+import { codeOf, NodeAlreadyRunningError, NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
 import { openRotatingLog } from './log-files.js'
 import { createLogger } from './logger.js'
 import { homePaths, resolveHome } from './paths.js'
@@ -59,8 +59,12 @@ export async function runStart(home: string, flags: StartFlags, what: 'node' | '
   // Loaded here so that status and stop do not pay for libp2p's import.
   const { startNode } = await import('./daemon.js')
   const logger = createLogger(config.log.level, flags.logFile === true ? openRotatingLog(homePaths(home).logFile) : 2)
+  // The daemon's own clock: a timer callback that throws is logged with its code, and the node carries on.
+  const daemonClock = createSystemClock({
+    onError: (err) => logger.error({ code: codeOf(err), err }, 'a timer callback threw; the node carries on'),
+  })
   const running = await startNode(
-    { clock, logger },
+    { clock: daemonClock, logger },
     {
       home,
       ...(apiPort === undefined ? {} : { apiPort }),
@@ -120,6 +124,9 @@ export async function runStatus(home: string, flags: CommonOptions, what: 'node'
       `  pid          ${s.pid}`,
       `  uptime       ${formatDuration(s.uptimeMs)}`,
       `  version      ${s.version}`,
+      ...(s.repairs ?? []).map(
+        (r) => `  repaired     ${r.what}: found ${JSON.stringify(r.found)} (out of range), set to ${r.repairedTo} with no vote [${r.code}]`,
+      ),
     ].join('\n'),
   )
 }

@@ -5,7 +5,7 @@
  */
 import { fingerprint, fromHex, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
 import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
-import { createMesh, type Clock, type Mesh, type MeshDeps, type MeshMembership } from '../mesh/index.js'
+import { createMesh, type Clock, type Mesh, type MeshDeps, type MeshMembership, type StateRepair } from '../mesh/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { registerFaultRoutes } from './api-fault-routes.js'
@@ -72,6 +72,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   let mesh: Mesh
   let api: ApiServer
   let stopping: Promise<void> | null = null
+  let repairs: StateRepair[] = []
   let resolveStopped!: () => void
   const stopped = new Promise<void>((resolve) => {
     resolveStopped = resolve
@@ -89,6 +90,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     api: api.url(),
     uptimeMs: clock.now() - startedAt,
     version: VERSION,
+    repairs: [...repairs],
   })
 
   const stop = (reason = 'stop requested'): Promise<void> => {
@@ -121,6 +123,20 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     return agentState
   }
 
+  // Last resort: a promise that rejects with no handler would otherwise end the process
+  // (Node's default since 15). Everything in mesh/ handles its own; this logs a miss with its
+  // code and carries on, since a rejection leaves no half-run synchronous code behind: the
+  // async function that failed has stopped at an await, everything else is as it was.
+  // uncaughtException is NOT handled so: a synchronous throw that reached the event loop
+  // stopped code midway (a state machine between two writes), and Node documents that
+  // resuming after it is unsafe. Timers (the Clock), stream handlers and event listeners
+  // catch their own throws, so one that still gets there is a bug that should end the process.
+  const onUnhandledRejection = (reason: unknown): void => {
+    logger.error({ code: codeOf(reason), err: reason }, 'a promise rejected with no handler; the node carries on')
+  }
+  process.on('unhandledRejection', onUnhandledRejection)
+  undo.push(() => void process.off('unhandledRejection', onUnhandledRejection))
+
   try {
     lock = acquireLock(home.paths, pid)
     undo.push(() => lock.release())
@@ -128,6 +144,14 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     state = openStateDb(home.paths.stateDb, clock.now(), { durability: home.config.storage.durability })
     undo.push(() => state.close())
     state.setMeta('machine.publicKey', toHex(home.machine.publicKey))
+
+    // Repaired here, before the election reads it (see crdt/term-store.ts): a term a hostile
+    // frame left in state.db must not kill the node on every start.
+    const termStore = createSqliteTermStore(state)
+    repairs = termStore.repairs()
+    for (const repair of repairs) {
+      logger.warn({ ...repair }, `repaired ${repair.what} in state.db: found ${repair.found}, out of range; now ${repair.repairedTo}, with no vote`)
+    }
 
     const agentConfig = home.config.agent
     const membership: MeshMembership | null =
@@ -161,7 +185,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
       persistMeshKeys(keys) {
         saveMeshKeys(home.paths.meshKeys, keys, { overwrite: true })
       },
-      termStore: createSqliteTermStore(state),
+      termStore,
       invitationStore: createInvitationFile(home.paths.invitations, logger),
     }
     const configured = options.listen ?? home.config.listen

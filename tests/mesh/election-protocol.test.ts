@@ -3,6 +3,7 @@ import { ElectionFrameMalformedError } from '../../mesh/election-errors.js'
 import {
   ELECTION_PROTOCOL,
   MAX_ELECTION_FRAME,
+  MAX_TERM,
   decodeElectionMessage,
   encodeElectionMessage,
   type ElectionMessage,
@@ -18,7 +19,7 @@ function codeOf(fn: () => unknown): string {
   return 'NO_ERROR'
 }
 
-const TOP = Number.MAX_SAFE_INTEGER
+const TOP = MAX_TERM
 
 const samples: ElectionMessage[] = [
   { type: 'request-vote', term: 1, priority: 0, transfer: false },
@@ -84,9 +85,20 @@ describe('election frames', () => {
     ['a boolean byte of 2', withByte(valid, 12, 2)],
     ['a boolean byte of 255', withByte(encodeElectionMessage({ type: 'vote', term: 1, granted: true }), 10, 255)],
     ['a term of 2^53', new Uint8Array([1, 5, 0, 0x20, 0, 0, 0, 0, 0, 0])],
+    // The attack of issue 9: a witness's HEARTBEAT at 2^53 - 1, which the old bound let through.
+    ['a heartbeat at term 2^53-1', new Uint8Array([1, 3, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1])],
+    ['a term of MAX_TERM + 1 (2^48)', new Uint8Array([1, 5, 0, 1, 0, 0, 0, 0, 0, 0])],
+    ['a vote at term 2^53-1', new Uint8Array([1, 2, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1])],
     ['a term of 2^64-1', new Uint8Array([1, 5, 255, 255, 255, 255, 255, 255, 255, 255])],
   ])('refuses %s with ELECTION_FRAME_MALFORMED', (_name, frame) => {
     expect(codeOf(() => decodeElectionMessage(frame))).toBe('ELECTION_FRAME_MALFORMED')
+  })
+
+  it('bounds terms at 2^48 - 1, so that term + 1 stays exact', () => {
+    expect(MAX_TERM).toBe(2 ** 48 - 1)
+    const top = decodeElectionMessage(new Uint8Array([1, 5, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
+    expect(top).toEqual({ type: 'timeout-now', term: MAX_TERM })
+    expect(Number.isSafeInteger(top.term + 1)).toBe(true)
   })
 
   it('refuses anything that is not bytes', () => {
@@ -117,6 +129,7 @@ describe('election frames', () => {
     ['a negative term', { type: 'timeout-now', term: -1 }],
     ['a fractional term', { type: 'timeout-now', term: 1.5 }],
     ['a term past 2^53-1', { type: 'timeout-now', term: 2 ** 53 }],
+    ['a term past MAX_TERM', { type: 'pre-vote', term: MAX_TERM + 1, priority: 0 }],
     ['a priority past u16', { type: 'request-vote', term: 1, priority: 65536, transfer: false }],
     ['a pre-vote priority past u16', { type: 'pre-vote', term: 1, priority: 70000 }],
     ['a non-boolean pre-vote grant', { type: 'pre-vote-reply', term: 1, granted: 'yes' }],

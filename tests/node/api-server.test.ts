@@ -14,6 +14,7 @@ const status: NodeStatus = {
   api: '',
   uptimeMs: 5,
   version: '0.0.0',
+  repairs: [],
 }
 
 async function server(onStop: (reason: string) => void = () => undefined) {

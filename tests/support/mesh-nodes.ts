@@ -2,7 +2,18 @@
 import { onTestFinished } from 'vitest'
 import { waitFor } from './wait-for.js'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type InvitationStore, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
+import {
+  createMemoryTermStore,
+  createMesh,
+  createSystemClock,
+  silentLogger,
+  type InvitationStore,
+  type Mesh,
+  type MeshLogger,
+  type MeshMembership,
+  type RosterStore,
+  type TermStore,
+} from '../../mesh/index.js'
 
 export interface TestNode {
   mesh: Mesh
@@ -31,6 +42,8 @@ interface NodeSpec {
   port?: number
   termStore?: TermStore
   priority?: number
+  /** Where the node logs (silent by default); kept across restart(). */
+  logger?: MeshLogger
   /** Runs after the mesh is created, before it starts (to subscribe to what start does). */
   beforeStart?: (mesh: Mesh) => void
 }
@@ -45,7 +58,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
   const mesh = await createMesh(
     {
       clock: createSystemClock(),
-      logger: silentLogger,
+      logger: spec.logger ?? silentLogger,
       machineSeed: seed,
       machineName: spec.name,
       rosterStore: store,
@@ -96,6 +109,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
         membership: joined,
         termStore,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
+        ...(spec.logger === undefined ? {} : { logger: spec.logger }),
         ...(spec.witness === undefined ? {} : { witness: spec.witness }),
         ...(spec.invitations === undefined ? {} : { invitations: spec.invitations }),
         ...(port === undefined ? {} : { port }),

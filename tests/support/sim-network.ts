@@ -105,6 +105,8 @@ export interface SimMember {
   id: string
   priority?: number
   canLead?: boolean
+  /** What its TermStore holds before it first starts (default term 0, no vote). */
+  stored?: { term: number; votedFor: string | null }
 }
 
 export interface ClusterOptions {
@@ -119,8 +121,9 @@ export interface ClusterOptions {
 }
 
 /** A TermStore in memory that outlives the node processes using it. */
-export function memoryTermStore(): TermStore & { saves: Array<{ term: number; votedFor: string | null }> } {
-  let state = { term: 0, votedFor: null as string | null }
+/** A TermStore in memory that records every save; `initial` is returned as is, even out of range (to test repairs). */
+export function memoryTermStore(initial: { term: number; votedFor: string | null } = { term: 0, votedFor: null }): TermStore & { saves: Array<{ term: number; votedFor: string | null }> } {
+  let state = { ...initial }
   const saves: Array<{ term: number; votedFor: string | null }> = []
   return {
     saves,
@@ -133,7 +136,7 @@ export function memoryTermStore(): TermStore & { saves: Array<{ term: number; vo
 }
 
 interface NodeSlot {
-  member: Required<SimMember>
+  member: Required<Omit<SimMember, 'stored'>>
   store: ReturnType<typeof memoryTermStore>
   process: SimProcess | null
   election: Election | null
@@ -168,8 +171,8 @@ export function createCluster(options: ClusterOptions) {
   for (const m of options.members) addMember(m, false)
 
   function addMember(m: SimMember, start = true): void {
-    const member = { priority: 0, canLead: true, ...m }
-    slots.set(m.id, { member, store: memoryTermStore(), process: null, election: null, open: null, leaseSeen: null, lastTerm: 0 })
+    const member = { priority: 0, canLead: true, id: m.id, ...(m.priority === undefined ? {} : { priority: m.priority }), ...(m.canLead === undefined ? {} : { canLead: m.canLead }) }
+    slots.set(m.id, { member, store: memoryTermStore(m.stored), process: null, election: null, open: null, leaseSeen: null, lastTerm: 0 })
     roster.push({ peerId: member.id, priority: member.priority, canLead: member.canLead })
     if (start) startNode(m.id)
   }
