@@ -2,7 +2,7 @@
 import { onTestFinished } from 'vitest'
 import { waitFor } from './wait-for.js'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type InvitationStore, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type Clock, type InvitationStore, type Mesh, type MeshMembership, type MeshOptions, type RosterStore, type TermStore } from '../../mesh/index.js'
 
 export interface TestNode {
   mesh: Mesh
@@ -31,6 +31,10 @@ interface NodeSpec {
   port?: number
   termStore?: TermStore
   priority?: number
+  /** The node's clock; the system clock without one. */
+  clock?: Clock
+  /** Mesh options laid over the test defaults (admission limits, pairing). */
+  options?: Partial<MeshOptions>
 }
 
 export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
@@ -42,7 +46,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
   const persisted: TestNode['persisted'] = { joined: membership, meshKeys: membership === null || membership.role === 'witness' ? [] : membership.meshKeys }
   const mesh = await createMesh(
     {
-      clock: createSystemClock(),
+      clock: spec.clock ?? createSystemClock(),
       logger: silentLogger,
       machineSeed: seed,
       machineName: spec.name,
@@ -65,6 +69,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
       pairing: { maxAttemptsPerPeer: 5, attemptWindowMs: 60_000 },
       priority: spec.priority ?? 0,
       role: spec.witness === true ? 'witness' : 'member',
+      ...spec.options,
     },
   )
   let stopped = false
@@ -93,6 +98,8 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
         membership: joined,
         termStore,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
+        ...(spec.clock === undefined ? {} : { clock: spec.clock }),
+        ...(spec.options === undefined ? {} : { options: spec.options }),
         ...(spec.witness === undefined ? {} : { witness: spec.witness }),
         ...(spec.invitations === undefined ? {} : { invitations: spec.invitations }),
         ...(port === undefined ? {} : { port }),
