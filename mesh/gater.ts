@@ -51,12 +51,7 @@ export interface GaterDeps {
   logger: MeshLogger
 }
 
-export interface MeshConnectionGater extends ConnectionGater {
-  /** Stranger connections counted against the quota, and handshakes in progress. */
-  counts(): { strangers: number; handshakes: number }
-}
-
-export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions = {}): MeshConnectionGater {
+export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions = {}): ConnectionGater {
   const { clock } = deps
   const limits = resolveAdmissionOptions(options)
   const log = createThrottledLog(clock, deps.logger)
@@ -69,6 +64,7 @@ export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions
   const deadlines = new Map<MultiaddrConnection, TimerHandle>()
   /** When each admitted stranger is hung up on. */
   const lifetimes = new Map<MultiaddrConnection, TimerHandle>()
+  const watched = new WeakSet<MultiaddrConnection>()
 
   const drop = (maConn: MultiaddrConnection, why: string): void => {
     try {
@@ -87,6 +83,12 @@ export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions
     strangers.release(maConn)
     lifetimes.get(maConn)?.cancel()
     lifetimes.delete(maConn)
+  }
+  /** Forgets a connection once it closes (a connection can reach the later checks without the first, e.g. one upgraded with initiator false). */
+  const watch = (maConn: MultiaddrConnection): void => {
+    if (watched.has(maConn)) return
+    watched.add(maConn)
+    maConn.addEventListener('close', () => forget(maConn), { once: true })
   }
 
   const deny = (peerId: PeerId, direction: 'inbound' | 'outbound'): boolean => {
@@ -114,7 +116,7 @@ export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions
           drop(maConn, 'handshake timed out')
         }, limits.handshakeTimeoutMs),
       )
-      maConn.addEventListener('close', () => forget(maConn), { once: true })
+      watch(maConn)
       return false
     },
     denyInboundEncryptedConnection(peerId, maConn) {
@@ -130,6 +132,7 @@ export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions
         return true
       }
       const ip = ipKeyOf(maConn.remoteAddr)
+      watch(maConn)
       if (!strangers.admit(maConn, { ip, peerId: id })) {
         log('warn', 'MESH_STRANGER_QUOTA_FULL', { peerId: id, ip, strangers: strangers.size() }, 'refused a stranger: the strangers\' connection quota is full')
         return true
@@ -158,6 +161,5 @@ export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions
     denyOutboundEncryptedConnection: (peerId) => deny(peerId, 'outbound'),
     denyInboundRelayedConnection: () => true,
     denyInboundRelayReservation: () => true,
-    counts: () => ({ strangers: strangers.size(), handshakes: slots.size() }),
   }
 }
