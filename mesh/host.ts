@@ -14,6 +14,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { resolveAdmissionOptions, type AdmissionOptions } from './admission.js'
 import { MeshAddressInvalidError, MeshListenError } from './errors.js'
 
 export interface MeshHostDeps {
@@ -30,6 +31,8 @@ export interface MeshHostOptions {
   agentVersion?: string
   /** LAN discovery by multicast DNS. */
   mdns?: boolean
+  /** Limits on inbound handshakes and strangers; the gater enforces them, libp2p's own knobs back them up. */
+  admission?: AdmissionOptions
 }
 
 export type MeshLibp2p = Libp2p<{ identify: unknown; ping: Ping }>
@@ -58,6 +61,7 @@ export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOption
     }
   }
   const privateKey = await generateKeyPairFromSeed('Ed25519', deps.seed)
+  const limits = resolveAdmissionOptions(options.admission)
   const libp2p = (await createLibp2p({
     privateKey,
     start: false,
@@ -65,9 +69,17 @@ export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOption
     transports: [tcp()],
     connectionEncrypters: [noise()],
     peerDiscovery: options.mdns === true ? [mdns()] : [],
-    // libp2p's default of 5 inbound connections per second per host counts every machine
-    // behind one address (a NAT, or loopback in tests) as one; the gater is our real filter.
-    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 32 },
+    // The gater does the real admission (admission.ts): handshake slots per IP with eviction,
+    // strangers' quota, handshake deadline on our clock. libp2p's own checks run before it and
+    // do not know a member from a stranger, so they are set as backstops only: its pending
+    // limit refuses every newcomer once full (100 silent sockets shut members out at 32), so it
+    // sits well above the gater's; its upgrade timeout (real time) above the gater's deadline.
+    // Its per-IP rate (default 5 a second) counts every machine behind one address as one.
+    connectionManager: {
+      inboundConnectionThreshold: limits.connectionsPerIpPerSecond,
+      maxIncomingPendingConnections: limits.pendingTotal * 4,
+      inboundUpgradeTimeout: limits.handshakeTimeoutMs * 2,
+    },
     streamMuxers: [yamux()],
     ...(deps.connectionGater === undefined ? {} : { connectionGater: deps.connectionGater }),
     nodeInfo: { userAgent: options.agentVersion ?? 'instar' },

@@ -10,6 +10,7 @@
  */
 export { createMeshHost, peerIdFromSeed } from './host.js'
 export type { MeshHost, MeshHostDeps, MeshHostOptions, MeshLibp2p } from './host.js'
+export type { AdmissionOptions } from './admission.js'
 export { createManualClock, createSystemClock } from './clock.js'
 export type { Clock, ClockErrorHandler, ManualClock, ManualClockOptions, SystemClockOptions, TimerHandle } from './clock.js'
 export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'

@@ -19,7 +19,7 @@ import type { Mesh, MeshDeps, MeshMembership, MeshOptions } from './mesh-types.j
 import { createInviter, joinMesh, type Membership } from './pairing.js'
 import { PAIRING_PROTOCOL } from './pairing-protocol.js'
 import { createPeerHealth } from './peer-health.js'
-import { guardBuiltInProtocols, membersOnly } from './protocol-guard.js'
+import { guardBuiltInProtocols, hangUpAfterAnswer, membersOnly } from './protocol-guard.js'
 import { createReconnector } from './reconnect.js'
 import { createRefusalLog } from './refusal-log.js'
 import { createRoster, type Roster } from './roster.js'
@@ -61,7 +61,10 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     isMember: (peerId) => state?.roster.isParticipant(peerId) ?? false,
     wasRemoved: (peerId) => state?.roster.wasRemoved(peerId) ?? false,
     isCutOff: (peerId) => blocked.has(peerId),
-    acceptsPairing: () => state !== null && inviter.acceptsPairing(),
+    // Strangers come in to pair only while an invitation is open; while a used or expired one
+    // is remembered, only to hear why they are refused (and are hung up on once answered).
+    acceptsPairing: () => state !== null && inviter.pending().length > 0,
+    remembersPairing: () => state !== null && inviter.acceptsPairing(),
     isJoining: (peerId) => peerId === joiningPeer,
   }
   /** `inRoster` of our roster, while we are in the mesh and the peer is not cut off. */
@@ -80,8 +83,13 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     return { roster, agentName, agentSeed, meshKeys: () => state?.keys ?? [] }
   }
   const host = await createMeshHost(
-    { seed: deps.machineSeed, connectionGater: createConnectionGater(() => policy) },
-    { listen: options.listen, mdns: options.mdns === true, ...(options.agentVersion === undefined ? {} : { agentVersion: options.agentVersion }) },
+    { seed: deps.machineSeed, connectionGater: createConnectionGater({ policy: () => policy, clock, logger }, options.admission) },
+    {
+      listen: options.listen,
+      mdns: options.mdns === true,
+      ...(options.agentVersion === undefined ? {} : { agentVersion: options.agentVersion }),
+      ...(options.admission === undefined ? {} : { admission: options.admission }),
+    },
   )
   const libp2p = host.libp2p
 
@@ -273,7 +281,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     host,
     async start() {
       await host.start()
-      await libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection), { maxInboundStreams: 4 })
+      const mayStay = (peerId: string): boolean => isParticipant(peerId) || policy.acceptsPairing()
+      const hungUp = (peerId: string): void => logger.debug({ code: 'MESH_STRANGER_HUNG_UP', peerId }, 'hung up on a stranger after its pairing answer')
+      await libp2p.handle(PAIRING_PROTOCOL, hangUpAfterAnswer((stream, connection) => inviter.handle(stream, connection), mayStay, hungUp), { maxInboundStreams: 4 })
       await libp2p.handle(ROSTER_SYNC_PROTOCOL, membersOnly(isParticipant, (s, c) => sync.handle(s, c), refuseLog), { maxInboundStreams: 8 })
       await guardBuiltInProtocols(libp2p, isParticipant, refuseLog)
       libp2p.addEventListener('connection:open', listening.open)

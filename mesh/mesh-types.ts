@@ -4,6 +4,7 @@
  */
 import type { Stream, StreamHandler } from '@libp2p/interface'
 import type { MeshKey } from '../identity/index.js'
+import type { AdmissionOptions } from './admission.js'
 import type { Clock } from './clock.js'
 import type { ElectionOptions, LeaderInfo, TermStore } from './election.js'
 import type { MeshHost } from './host.js'
@@ -65,6 +66,8 @@ export interface MeshOptions {
   /** 'witness': this machine joins meshes as a witness, which votes but never leads (default 'member'). */
   role?: 'member' | 'witness'
   election?: ElectionOptions
+  /** Limits on inbound handshakes and on connections of peers outside the roster (admission.ts). */
+  admission?: AdmissionOptions
 }
 
 export interface MeshStatus {

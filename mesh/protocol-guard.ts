@@ -26,6 +26,29 @@ export function membersOnly(isMember: MemberCheck, handler: StreamHandler, onRef
   }
 }
 
+/**
+ * Wraps the pairing handler: once it has answered, a peer that is neither a member now nor
+ * welcome to try again (no invitation is open) is hung up on, so that a late use of a used or
+ * expired invitation gets its readable refusal on a short-lived connection and nothing more.
+ */
+export function hangUpAfterAnswer(
+  handler: (stream: Stream, connection: Connection) => Promise<void>,
+  mayStay: MemberCheck,
+  onHangUp?: (peerId: string) => void,
+): StreamHandler {
+  return async (stream: Stream, connection: Connection) => {
+    try {
+      await handler(stream, connection)
+    } finally {
+      const peerId = connection.remotePeer.toString()
+      if (!mayStay(peerId)) {
+        onHangUp?.(peerId)
+        await connection.close().catch(() => connection.abort(new Error('hung up after a pairing refusal')))
+      }
+    }
+  }
+}
+
 interface RegistrarAccess {
   components: { registrar: { getHandler(protocol: string): { handler: StreamHandler; options: StreamHandlerOptions } } }
 }

@@ -35,11 +35,21 @@ export interface ApiServerDeps {
   routes?: Array<(fastify: FastifyInstance) => void>
 }
 
+/**
+ * Largest request line and headers, in bytes. Node's default of 16 KiB cut GET /memory/search
+ * off (431, or a reset) long before the longest query the schema takes: 20,000 code units,
+ * each at most 9 bytes once percent-encoded (a BMP character is up to 3 UTF-8 bytes; a pair
+ * of surrogates, 4 bytes for 2 units). 256 KiB holds that with room for the other headers.
+ */
+export const API_MAX_HEADER_BYTES = 256 * 1024
+
 export interface ApiServerOptions {
   port: number
   version: string
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number
+  /** Largest request line and headers accepted, in bytes (default API_MAX_HEADER_BYTES). */
+  maxHeaderSize?: number
 }
 
 export interface ApiServer {
@@ -58,10 +68,13 @@ export function createApiServer(deps: ApiServerDeps, options: ApiServerOptions):
   const fastify = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    http: { maxHeaderSize: options.maxHeaderSize ?? API_MAX_HEADER_BYTES },
     return503OnClosing: true,
     forceCloseConnections: true,
-    // Strict: no silent dropping of unknown fields, no coercing "5" into 5 or back.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Strict: no silent dropping of unknown fields, no coercing "5" into 5 or back. String
+    // lengths in UTF-16 code units (unicode: false), as the models behind the routes count them,
+    // so that a schema's maxLength and the model's limit are the same number.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, unicode: false } },
   })
   const expected = digest(deps.token)
   let baseUrl = ''

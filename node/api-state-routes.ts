@@ -1,6 +1,13 @@
 /** Routes of the agent's state: memory (add, search, list, forget) and people (list, show, merge). */
 import type { FastifyInstance } from 'fastify'
-import type { AgentState, Person } from '../crdt/index.js'
+import { MEMORY_SEARCH_LIMITS, type AgentState, type Person } from '../crdt/index.js'
+
+/**
+ * The longest search query, in UTF-16 code units as the search counts it (the API's schemas
+ * count string lengths that way too, see api-server.ts). GET carries it in the URL, whose
+ * size the server's header limit admits (API_MAX_HEADER_BYTES); POST carries it in the body.
+ */
+export const SEARCH_QUERY_MAX_LENGTH = MEMORY_SEARCH_LIMITS.maxQueryLength
 
 export interface StateRoutesDeps {
   state(): AgentState
@@ -42,6 +49,13 @@ export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesD
     },
   )
 
+  const search = (q: string, limit: number, topic: string | undefined) => ({
+    results: deps.state().memoryIndex.search(q, { limit: Math.min(100, Math.max(1, limit)), ...(topic === undefined ? {} : { topic }) }),
+  })
+  const searchQuery = { type: 'string', minLength: 1, maxLength: SEARCH_QUERY_MAX_LENGTH }
+  const searchTopic = { type: 'string', minLength: 1, maxLength: 100 }
+
+  // GET ?q=...: kept for curl and links; the CLI uses POST.
   fastify.get(
     '/memory/search',
     {
@@ -50,19 +64,31 @@ export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesD
           type: 'object',
           additionalProperties: false,
           required: ['q'],
-          properties: {
-            q: { type: 'string', minLength: 1, maxLength: 20_000 },
-            limit: { type: 'string', pattern: '^[0-9]{1,3}$' },
-            topic: { type: 'string', minLength: 1, maxLength: 100 },
-          },
+          properties: { q: searchQuery, limit: { type: 'string', pattern: '^[0-9]{1,3}$' }, topic: searchTopic },
         },
       },
     },
     async (request) => {
       const query = request.query as { q: string; limit?: string; topic?: string }
-      const limit = query.limit === undefined ? 10 : Math.min(100, Math.max(1, Number(query.limit)))
-      const results = deps.state().memoryIndex.search(query.q, { limit, ...(query.topic === undefined ? {} : { topic: query.topic }) })
-      return { results }
+      return search(query.q, query.limit === undefined ? 10 : Number(query.limit), query.topic)
+    },
+  )
+
+  fastify.post(
+    '/memory/search',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['q'],
+          properties: { q: searchQuery, limit: { type: 'integer', minimum: 1, maximum: 100 }, topic: searchTopic },
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as { q: string; limit?: number; topic?: string }
+      return search(body.q, body.limit ?? 10, body.topic)
     },
   )
 

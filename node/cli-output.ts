@@ -1,5 +1,34 @@
-/** How the CLI prints: JSON on stdout with --json, short human lines otherwise; errors as one line. */
+/**
+ * How the CLI prints: JSON on stdout with --json, short human lines otherwise; errors as one line.
+ * Text output never carries a control character to the terminal: what the agent's state holds
+ * (memory text, names, notes) came from anyone who wrote to it, and an ESC, BEL or NUL there
+ * could drive the terminal, a right-to-left override could make a line read as another. They
+ * are printed escaped (\x1b, \u202e); --json output stays exact.
+ */
 import { codeOf, exitCodeFor } from './errors.js'
+
+/**
+ * C0 controls but tab and newline, DEL, C1 controls, and the bidirectional formatting controls
+ * (ALM, LRM, RLM, LRE to RLO, LRI to PDI) with the line and paragraph separators.
+ */
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+const CONTROLS_AND_NEWLINES = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+
+const escapeOne = (c: string): string => {
+  const code = c.charCodeAt(0)
+  if (c === '\n') return '\\n'
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+}
+
+/** Text fit for a terminal: every control character escaped, tabs and line breaks kept. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, escapeOne)
+}
+
+/** One value on one line of output: as escapeControls, and a line break shown as \n too. */
+export function inline(text: string): string {
+  return text.replace(CONTROLS_AND_NEWLINES, escapeOne)
+}
 
 export interface Output {
   json: boolean
@@ -14,13 +43,13 @@ export function createOutput(json: boolean, stdout: NodeJS.WritableStream = proc
   return {
     json,
     result(value, human) {
-      stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`)
+      stdout.write(json ? `${JSON.stringify(value)}\n` : `${escapeControls(human())}\n`)
     },
     warn(message) {
-      stderr.write(`instar: warning: ${message}\n`)
+      stderr.write(`instar: warning: ${inline(message)}\n`)
     },
     note(message) {
-      stderr.write(`${message}\n`)
+      stderr.write(`${escapeControls(message)}\n`)
     },
   }
 }
@@ -30,7 +59,7 @@ export function reportError(err: unknown, json: boolean, stdout: NodeJS.Writable
   const code = codeOf(err)
   const message = err instanceof Error ? err.message : String(err)
   const line = code === 'INTERNAL' ? `internal error: ${message}` : message
-  stderr.write(`instar: ${line} [${code}]\n`)
+  stderr.write(`instar: ${inline(line)} [${inline(code)}]\n`)
   if (json) stdout.write(`${JSON.stringify({ error: { code, message: line } })}\n`)
   return exitCodeFor(code)
 }

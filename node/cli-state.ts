@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { connectApi } from './api-client.js'
 import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
-import { createOutput } from './cli-output.js'
+import { createOutput, inline } from './cli-output.js'
 import { UsageError } from './errors.js'
 import { homePaths, resolveHome } from './paths.js'
 
@@ -45,10 +45,11 @@ export function registerState(program: Command): void {
     memory.command('search <query>').description('full-text search of the memory').option('--limit <n>', 'at most this many results (1-100, default 10)').option('--topic <topic>', 'only this topic'),
   ).action(async (query: string, flags: CommonOptions & { limit?: string; topic?: string }) => {
     const limit = flags.limit === undefined ? 10 : parseIntOption('--limit', flags.limit, 1, 100)
-    const params = new URLSearchParams({ q: query, limit: String(limit), ...(flags.topic === undefined ? {} : { topic: flags.topic }) })
-    const result = await api(flags).get<{ results: Array<{ id: string; text: string; topic: string; score: number; snippet: string }> }>(`/memory/search?${params}`)
+    // POST: a query of up to 20,000 characters does not fit a URL comfortably.
+    const body = { q: query, limit, ...(flags.topic === undefined ? {} : { topic: flags.topic }) }
+    const result = await api(flags).post<{ results: Array<{ id: string; text: string; topic: string; score: number; snippet: string }> }>('/memory/search', body)
     createOutput(flags.json === true).result(result, () =>
-      result.results.length === 0 ? 'nothing found' : result.results.map((r) => `${r.topic}  ${r.snippet}  (${r.id})`).join('\n'),
+      result.results.length === 0 ? 'nothing found' : result.results.map((r) => `${inline(r.topic)}  ${inline(r.snippet)}  (${inline(r.id)})`).join('\n'),
     )
   })
 
@@ -57,9 +58,9 @@ export function registerState(program: Command): void {
       const path = flags.topic === undefined ? '/memory' : `/memory?${new URLSearchParams({ topic: flags.topic })}`
       const result = await api(flags).get<{ topics?: Array<{ topic: string; count: number }>; entries?: Array<{ id: string; text: string; tags: string[] }> }>(path)
       createOutput(flags.json === true).result(result, () => {
-        if (result.topics !== undefined) return result.topics.length === 0 ? 'no memory yet' : result.topics.map((t) => `${t.topic}  (${t.count})`).join('\n')
+        if (result.topics !== undefined) return result.topics.length === 0 ? 'no memory yet' : result.topics.map((t) => `${inline(t.topic)}  (${t.count})`).join('\n')
         const entries = result.entries ?? []
-        return entries.length === 0 ? 'no entries under this topic' : entries.map((e) => `- ${e.text}${e.tags.length > 0 ? `  [${e.tags.join(', ')}]` : ''}  (${e.id})`).join('\n')
+        return entries.length === 0 ? 'no entries under this topic' : entries.map((e) => `- ${inline(e.text)}${e.tags.length > 0 ? `  [${inline(e.tags.join(', '))}]` : ''}  (${inline(e.id)})`).join('\n')
       })
     },
   )
@@ -74,7 +75,7 @@ export function registerState(program: Command): void {
   addCommonOptions(people.command('list').description('everyone, by name')).action(async (flags: CommonOptions) => {
     const result = await api(flags).get<{ people: PersonJson[] }>('/people')
     createOutput(flags.json === true).result(result, () =>
-      result.people.length === 0 ? 'nobody yet' : result.people.map((p) => `${p.displayName.padEnd(24)} ${p.identities.map((i) => `${i.platform}:${i.value}`).join(', ')}`).join('\n'),
+      result.people.length === 0 ? 'nobody yet' : result.people.map((p) => `${inline(p.displayName).padEnd(24)} ${inline(p.identities.map((i) => `${i.platform}:${i.value}`).join(', '))}`).join('\n'),
     )
   })
 

@@ -1,7 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { admits, createConnectionGater, type GaterPolicy } from '../../mesh/gater.js'
+import { createManualClock, silentLogger } from '../../mesh/index.js'
+import { admissionOf, admits, createConnectionGater, type GaterPolicy } from '../../mesh/gater.js'
 import { createRateLimiter } from '../../mesh/rate-limit.js'
 
 function policy(overrides: Partial<GaterPolicy> = {}): GaterPolicy {
@@ -23,6 +24,14 @@ describe('connection gater', () => {
     expect(admits(policy({ isJoining: (id) => id === 'x' }), 'x', 'outbound')).toBe(true)
   })
 
+  it('lets a stranger in to pair while an invitation is open, only to hear a refusal while a closed one is remembered, else not at all', () => {
+    expect(admissionOf(policy({ acceptsPairing: () => true, remembersPairing: () => true }), 'x', 'inbound')).toBe('pairing')
+    expect(admissionOf(policy({ remembersPairing: () => true }), 'x', 'inbound')).toBe('refusal')
+    expect(admissionOf(policy({ remembersPairing: () => true }), 'x', 'outbound')).toBe('refused')
+    expect(admissionOf(policy(), 'x', 'inbound')).toBe('refused')
+    expect(admissionOf(policy({ isMember: () => true }), 'x', 'inbound')).toBe('member')
+  })
+
   it('refuses a removed machine even while invitations are open', () => {
     const p = policy({ isMember: () => true, wasRemoved: (id) => id === 'r', acceptsPairing: () => true })
     expect(admits(p, 'r', 'inbound')).toBe(false)
@@ -30,7 +39,7 @@ describe('connection gater', () => {
   })
 
   it('denies everything before the mesh part is wired', async () => {
-    const gater = createConnectionGater(() => null)
+    const gater = createConnectionGater({ policy: () => null, clock: createManualClock(), logger: silentLogger })
     const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     expect(await gater.denyDialPeer?.(peer)).toBe(true)
   })

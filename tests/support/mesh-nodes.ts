@@ -7,10 +7,12 @@ import {
   createMesh,
   createSystemClock,
   silentLogger,
+  type Clock,
   type InvitationStore,
   type Mesh,
   type MeshLogger,
   type MeshMembership,
+  type MeshOptions,
   type RosterStore,
   type TermStore,
 } from '../../mesh/index.js'
@@ -46,6 +48,10 @@ interface NodeSpec {
   logger?: MeshLogger
   /** Runs after the mesh is created, before it starts (to subscribe to what start does). */
   beforeStart?: (mesh: Mesh) => void
+  /** The node's clock; the system clock without one. */
+  clock?: Clock
+  /** Mesh options laid over the test defaults (admission limits, pairing). */
+  options?: Partial<MeshOptions>
 }
 
 export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
@@ -57,7 +63,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
   const persisted: TestNode['persisted'] = { joined: membership, meshKeys: membership === null || membership.role === 'witness' ? [] : membership.meshKeys }
   const mesh = await createMesh(
     {
-      clock: createSystemClock(),
+      clock: spec.clock ?? createSystemClock(),
       logger: spec.logger ?? silentLogger,
       machineSeed: seed,
       machineName: spec.name,
@@ -80,6 +86,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
       pairing: { maxAttemptsPerPeer: 5, attemptWindowMs: 60_000 },
       priority: spec.priority ?? 0,
       role: spec.witness === true ? 'witness' : 'member',
+      ...spec.options,
     },
   )
   let stopped = false
@@ -110,6 +117,8 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
         termStore,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
         ...(spec.logger === undefined ? {} : { logger: spec.logger }),
+        ...(spec.clock === undefined ? {} : { clock: spec.clock }),
+        ...(spec.options === undefined ? {} : { options: spec.options }),
         ...(spec.witness === undefined ? {} : { witness: spec.witness }),
         ...(spec.invitations === undefined ? {} : { invitations: spec.invitations }),
         ...(port === undefined ? {} : { port }),
