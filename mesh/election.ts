@@ -41,7 +41,8 @@
  *
  * Hostile input. A voter that cannot lead (the witness) may only answer: its HEARTBEAT,
  * REQUEST_VOTE, PRE_VOTE and TIMEOUT_NOW are refused (ELECTION_WITNESS_CANNOT_LEAD) before
- * anything reads their term, so a witness can neither be followed nor raise a term by them.
+ * anything reads their term, so a witness can neither be followed nor raise a term by them;
+ * its answers (VOTE, PRE_VOTE_REPLY, HEARTBEAT_REPLY) raise a term by at most one each.
  * Terms are bounded by MAX_TERM (2^48 - 1) at decoding, so term + 1 is always exact; a node
  * whose term has reached MAX_TERM does not stand (ELECTION_TERM_EXHAUSTED), and nothing here
  * throws on any message a peer can send. A stored term out of range is repaired at start
@@ -568,6 +569,13 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
         refusals.refuse(err.code, from, { type: message.type, term: message.term, currentTerm: term }, 'election message refused: the sender votes but cannot lead')
         return
       }
+      // A witness never stands, so the only terms it can know are members' and it is never
+      // more than one ahead of a member that hears it: its answers raise our term by at most
+      // one each. Adopting less than a sender's real term is safe (a term is only a lower
+      // bound; a vote still needs a majority of that term), and it means a hostile witness
+      // needs 2^47 frames, not one, to exhaust the term space. A node that was away catches
+      // up one round trip per term from the witness, and at once from any member.
+      if (!voter.canLead && message.term > term + 1) message = { ...message, term: term + 1 }
       switch (message.type) {
         case 'request-vote':
           return onRequestVote(from, message)

@@ -76,6 +76,35 @@ describe('a witness never leads', () => {
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1, leader: 'a' })
   })
 
+  it.each([
+    ['vote', (term: number): ElectionMessage => ({ type: 'vote', term, granted: false })],
+    ['pre-vote-reply', (term: number): ElectionMessage => ({ type: 'pre-vote-reply', term, granted: false })],
+    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0 })],
+  ])('lets a %s from the witness raise the term by one at most, so it cannot exhaust the terms', (_name, make) => {
+    const n = node()
+    n.election.start()
+    for (let i = 0; i < 5; i++) n.election.receive('w', make(MAX_TERM))
+    expect(n.election.info().term).toBe(5)
+    // A member's answer is taken whole, as Raft does.
+    n.election.receive('b', make(1000))
+    expect(n.election.info().term).toBe(1000)
+  })
+
+  it('still elects a leader with the witness when its own term is far behind the witness', () => {
+    const n = node()
+    n.election.start()
+    n.clock.advance(1500)
+    // The witness refuses each pre-vote with its term of 10 (b is down); a catches up one term per answer.
+    for (let round = 0; round < 20 && n.election.info().role !== 'leader'; round++) {
+      for (const { to, message } of n.take()) {
+        if (to !== 'w') continue
+        if (message.type === 'pre-vote') n.election.receive('w', message.term > 10 ? { type: 'pre-vote-reply', term: message.term, granted: true } : { type: 'pre-vote-reply', term: 10, granted: false })
+        if (message.type === 'request-vote') n.election.receive('w', { type: 'vote', term: message.term, granted: message.term > 10 })
+      }
+    }
+    expect(n.election.info()).toMatchObject({ role: 'leader', term: 11 })
+  })
+
   it('refuses a witness heartbeat at 2^53-1 handed over past the decoder, as malformed, and stays alive', () => {
     const n = node()
     n.election.start()
