@@ -2,7 +2,7 @@
 import { onTestFinished } from 'vitest'
 import { waitFor } from './wait-for.js'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type InvitationStore, type Mesh, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
+import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type InvitationStore, type Mesh, type MeshLogger, type MeshMembership, type RosterStore, type TermStore } from '../../mesh/index.js'
 
 export interface TestNode {
   mesh: Mesh
@@ -31,6 +31,8 @@ interface NodeSpec {
   port?: number
   termStore?: TermStore
   priority?: number
+  /** Where the node logs; silent without one. */
+  logger?: MeshLogger
 }
 
 export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
@@ -43,7 +45,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
   const mesh = await createMesh(
     {
       clock: createSystemClock(),
-      logger: silentLogger,
+      logger: spec.logger ?? silentLogger,
       machineSeed: seed,
       machineName: spec.name,
       rosterStore: store,
@@ -92,6 +94,7 @@ export async function startTestNode(spec: NodeSpec): Promise<TestNode> {
         store,
         membership: joined,
         termStore,
+        ...(spec.logger === undefined ? {} : { logger: spec.logger }),
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
         ...(spec.witness === undefined ? {} : { witness: spec.witness }),
         ...(spec.invitations === undefined ? {} : { invitations: spec.invitations }),
