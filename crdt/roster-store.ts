@@ -1,11 +1,15 @@
 /**
  * The roster's update log in state.db: mesh's RosterStore port on SQLite. Each local change
  * of the roster document is one row, committed before `append` returns; `load` compacts the
- * log into one merged update once it grows past a threshold, in one transaction.
+ * log into one merged update once it grows past a threshold, in one transaction. The pinned
+ * genesis id is the `roster.genesis` row of node_meta; a state.db made before pinning has
+ * none, and the roster pins the genesis of its stored events on load.
  */
 import * as Y from 'yjs'
 import type { RosterStore } from '../mesh/index.js'
 import type { StateDb } from './state-db.js'
+
+const GENESIS_KEY = 'roster.genesis'
 
 export function createSqliteRosterStore(state: StateDb, options: { compactAfter?: number } = {}): RosterStore {
   const compactAfter = options.compactAfter ?? 256
@@ -29,6 +33,13 @@ export function createSqliteRosterStore(state: StateDb, options: { compactAfter?
     },
     append(update) {
       insert.run(Buffer.from(update))
+    },
+    loadGenesis() {
+      const id = state.getMeta(GENESIS_KEY)
+      return id !== undefined && /^[0-9a-f]{64}$/.test(id) ? id : undefined
+    },
+    saveGenesis(genesisId) {
+      state.setMeta(GENESIS_KEY, genesisId)
     },
   }
 }

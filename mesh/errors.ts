@@ -170,3 +170,40 @@ export class RosterMemberNotFoundError extends MeshError {
     this.query = query
   }
 }
+
+/**
+ * A roster update, a welcome or a stored roster carries a genesis other than the one this
+ * machine pinned, or more than one: a mesh has exactly one genesis. The update is refused whole.
+ */
+export class RosterGenesisForeignError extends MeshError {
+  /** The genesis that was refused. */
+  readonly genesisId: string
+  /** The genesis this machine pinned, if it had one. */
+  readonly pinnedId: string | undefined
+  constructor(genesisId: string, pinnedId: string | undefined) {
+    super(
+      'ROSTER_GENESIS_FOREIGN',
+      pinnedId === undefined
+        ? `the roster carries more than one genesis (${genesisId} among them); a mesh has exactly one`
+        : `the roster carries genesis ${genesisId}, not this mesh's genesis ${pinnedId}; it is refused whole`,
+    )
+    this.genesisId = genesisId
+    this.pinnedId = pinnedId
+  }
+}
+
+/** There is no genesis to pin (a welcome whose roster holds none), or none pinned yet to check an update against. */
+export class RosterGenesisMissingError extends MeshError {
+  constructor(what: string) {
+    super('ROSTER_GENESIS_MISSING', `no roster genesis: ${what}`)
+  }
+}
+
+/** A roster entry signed by a machine that was removed from the mesh: it counts for nothing. */
+export class RosterSignerRemovedError extends MeshError {
+  readonly peerId: string
+  constructor(peerId: string, what: string) {
+    super('ROSTER_SIGNER_REMOVED', `${peerId} was removed from this mesh; ${what}`)
+    this.peerId = peerId
+  }
+}

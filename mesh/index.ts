@@ -18,7 +18,7 @@ export { createMesh } from './mesh-service.js'
 export { rosterVoters } from './voters.js'
 export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshMembership, MeshOptions, MeshStatus, WitnessMembership } from './mesh-service.js'
 export type { PeerView } from './peer-health.js'
-export type { Roster, RosterMember, RosterStore } from './roster.js'
+export type { Roster, RosterMember, RosterMergeResult, RosterRepairs, RosterStore } from './roster.js'
 export type { Invitation } from './invitation.js'
 export type { InvitationRecord, InvitationStore } from './pairing.js'
 export { readInvitation } from './invitation.js'
@@ -42,8 +42,11 @@ export {
   PairingRoleMismatchError,
   PairingVersionUnsupportedError,
   RosterEventInvalidError,
+  RosterGenesisForeignError,
+  RosterGenesisMissingError,
   RosterMemberNotFoundError,
   RosterNotMemberError,
+  RosterSignerRemovedError,
 } from './errors.js'
 export { frameStream } from './frame-stream.js'
 export type { FrameStream } from './frame-stream.js'

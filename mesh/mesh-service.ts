@@ -197,12 +197,16 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
 
   const becomeMember = (joined: MeshMembership, initial?: Uint8Array): void => {
     const agentPublicKey = joined.role === 'witness' ? joined.agentPublicKey : keyPairFromSeed(joined.agentSeed).publicKey
-    const roster = createRoster({ agentPublicKey, store: deps.rosterStore })
-    if (initial !== undefined) roster.applyRemote(initial)
+    const roster = createRoster({ agentPublicKey, store: deps.rosterStore, self: machine.publicKey })
+    const { pinnedGenesis, droppedGeneses } = roster.repairs
+    if (pinnedGenesis !== undefined) logger.info({ code: 'ROSTER_GENESIS_PINNED', genesis: pinnedGenesis }, 'pinned the genesis of the stored roster')
+    if (droppedGeneses.length > 0) logger.warn({ code: 'ROSTER_GENESIS_FOREIGN', dropped: droppedGeneses }, 'dropped other geneses from the stored roster')
+    // Pins the genesis the welcome carries: from now on a roster with any other is refused.
+    if (initial !== undefined) roster.adopt(initial)
     if (joined.role === 'witness') {
       state = { roster, agentName: joined.agentName, agentSeed: null, agentPublicKey, keys: [] }
     } else {
-      if (roster.members().length === 0) roster.found(joined.agentSeed, { publicKey: machine.publicKey, name: deps.machineName }, clock.now())
+      if (roster.genesis() === undefined) roster.found(joined.agentSeed, { publicKey: machine.publicKey, name: deps.machineName }, clock.now())
       state = { roster, agentName: joined.agentName, agentSeed: joined.agentSeed, agentPublicKey, keys: [...joined.meshKeys] }
     }
     unsubscribe = roster.on('roster:change', onRosterChange)

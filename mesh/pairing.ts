@@ -53,6 +53,7 @@ import {
 import { createRateLimiter } from './rate-limit.js'
 import type { Roster } from './roster.js'
 import { machinePeerId, meshIdFromAgentKey } from './roster-events.js'
+import { welcomeGenesis } from './roster-genesis.js'
 
 export interface Membership {
   roster: Roster
@@ -393,6 +394,13 @@ export async function joinMesh(
   const agentPublicKey = welcome.role === 'witness' ? welcome.agent.publicKey : keyPairFromSeed(welcome.agent.seed).publicKey
   if (welcome.meshId !== invitation.meshId || meshIdFromAgentKey(agentPublicKey) !== invitation.meshId) {
     throw new MeshError('PAIRING_WELCOME_INVALID', 'the welcome names another mesh than the invitation')
+  }
+  // The genesis this machine will pin: the welcome's roster must hold exactly one.
+  try {
+    welcomeGenesis(welcome.roster, toHex(agentPublicKey), invitation.meshId)
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'ROSTER_EVENT_INVALID'
+    throw new MeshError('PAIRING_WELCOME_INVALID', `the welcome's roster cannot found this machine's roster [${code}]: ${(err as Error).message}`, { cause: err })
   }
   return { invitation, welcome, agentPublicKey }
 }

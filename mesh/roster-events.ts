@@ -10,21 +10,24 @@
  * sorted. A witness votes in the election of a two-machine mesh but never leads: it holds
  * no key, receives no state and signs no roster event.
  *
- * Membership is a pure function of the events, the same on every machine whatever order
- * they arrived in:
+ * Membership is a pure function of the events and the pinned genesis, the same on every
+ * machine whatever order they arrived in:
  * - Events are ordered topologically by deps, ties by id. An event whose deps (or their
  *   deps) are not all present is pending: left out until they arrive.
- * - The genesis signed by the agent key with the lowest id founds the mesh.
+ * - The genesis is the one this machine pinned when it founded the mesh or was welcomed into
+ *   it (roster.ts). Any other genesis never counts, even one signed by the agent key: every
+ *   member and every removed machine holds that key.
  * - An add, remove or witness counts only if its signer was a member in the state computed
  *   from the event's causal ancestors alone (what the signer could have known). Only
  *   genesis/add subjects can sign: a witness never can.
+ * - A counted removal of a machine voids everything that machine signed outside the
+ *   removal's causal past, of every type, with everything that depended on it: a removed
+ *   machine changes nothing, whether it signs after its removal or pretends not to know of
+ *   it. Two machines that remove each other concurrently are both removed (settleRemovals).
  * - Members are the subjects of counted genesis/add events minus the subjects of any
  *   counted remove: removal wins over a concurrent add; a removed machine never returns.
  * - Witnesses are the subjects of counted witness events minus members (member wins) and
  *   minus the subjects of any counted remove (removal wins, in either role).
- * - An add or witness signed by a removed machine that is not a causal ancestor of that
- *   removal is dropped, with everything that depended on it, so a machine being removed
- *   cannot smuggle in another one concurrently.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
@@ -154,6 +157,10 @@ class Bits {
   or(other: Bits): void {
     for (let w = 0; w < this.words.length; w++) this.words[w] = (this.words[w] ?? 0) | (other.words[w] ?? 0)
   }
+  intersects(other: Bits): boolean {
+    for (let w = 0; w < this.words.length; w++) if (((this.words[w] ?? 0) & (other.words[w] ?? 0)) !== 0) return true
+    return false
+  }
 }
 
 /** Kahn's algorithm; the ready set is kept sorted so ties always break by id. */
@@ -188,7 +195,62 @@ function topologicalOrder(byId: Map<string, RosterEvent>): RosterEvent[] {
   return order
 }
 
-export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyHex: string, meshId: string): Membership {
+const IN = 1
+const OUT = -1
+
+/**
+ * A counted removal of machine X voids every event X signed that the removal did not have in
+ * its causal past: what X signed while not knowing of its removal, or pretending not to
+ * (leaving the removal out of its deps), is concurrent with it, and removal wins. The one
+ * exception: two removals of each other's signer (A removes X while X removes A) cannot be
+ * told apart from an honest race, so neither voids the other and both machines go.
+ *
+ * Voiding can chain and loop, so it is settled as the grounded extension of an argumentation
+ * framework: an event no one contests is IN; what an IN removal voids is OUT; an event whose
+ * every contester is OUT is IN; what is left (a loop of removals) is neither and never counts.
+ * Unique for any set of events, so every machine settles the same way.
+ */
+function settleRemovals(order: RosterEvent[], ancestors: Bits[], valid: boolean[], signedBy: Map<string, number[]>): { label: Int8Array; contesters: number[][] } {
+  const n = order.length
+  const label = new Int8Array(n)
+  const voids: number[][] = Array.from({ length: n }, () => [])
+  const contesters: number[][] = Array.from({ length: n }, () => [])
+  const contested = new Uint32Array(n)
+  for (let r = 0; r < n; r++) {
+    const removal = order[r] as RosterEvent
+    if (!valid[r] || removal.body.type !== 'remove') continue
+    for (const e of signedBy.get(removal.body.subject.publicKey) ?? []) {
+      if (e === r || !valid[e] || (ancestors[r] as Bits).has(e)) continue
+      const body = (order[e] as RosterEvent).body
+      if (body.type === 'remove' && body.subject.publicKey === removal.body.signer) continue
+      voids[r]?.push(e)
+      contesters[e]?.push(r)
+      contested[e] = (contested[e] ?? 0) + 1
+    }
+  }
+  const queue: number[] = []
+  for (let i = 0; i < n; i++) if (valid[i] && contested[i] === 0) queue.push(i)
+  while (queue.length > 0) {
+    const i = queue.pop() as number
+    if (label[i] !== 0) continue
+    label[i] = IN
+    for (const target of voids[i] ?? []) {
+      if (label[target] !== 0) continue
+      label[target] = OUT
+      for (const next of voids[target] ?? []) {
+        contested[next] = (contested[next] ?? 1) - 1
+        if (contested[next] === 0 && label[next] === 0) queue.push(next)
+      }
+    }
+  }
+  return { label, contesters }
+}
+
+/**
+ * Settles which events count. `genesisId` is the genesis this machine pinned: no other
+ * genesis ever counts, whoever signed it. Without one nothing counts.
+ */
+export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyHex: string, meshId: string, genesisId: string | undefined): Membership {
   const byId = new Map<string, RosterEvent>()
   for (const event of events) if (event.body.mesh === meshId) byId.set(event.id, event)
   const order = topologicalOrder(byId)
@@ -200,6 +262,12 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
   const addsOf = new Map<string, number[]>()
   const removesOf = new Map<string, number[]>()
   const witnessesOf = new Map<string, number[]>()
+  const signedBy = new Map<string, number[]>()
+  const push = (lists: Map<string, number[]>, key: string, i: number): void => {
+    const list = lists.get(key)
+    if (list === undefined) lists.set(key, [i])
+    else list.push(i)
+  }
   let genesis: number | undefined
   for (let i = 0; i < n; i++) {
     const { body, id } = order[i] as RosterEvent
@@ -211,40 +279,53 @@ export function computeMembership(events: Iterable<RosterEvent>, agentPublicKeyH
     }
     ancestors.push(bits)
     // Witness events live apart from addsOf: memberIn reads only addsOf, so a witness never signs.
-    const lists = body.type === 'remove' ? removesOf : body.type === 'witness' ? witnessesOf : addsOf
-    const list = lists.get(body.subject.publicKey)
-    if (list === undefined) lists.set(body.subject.publicKey, [i])
-    else list.push(i)
-    if (body.type === 'genesis' && body.signer === agentPublicKeyHex) {
-      if (genesis === undefined || id < (order[genesis] as RosterEvent).id) genesis = i
+    push(body.type === 'remove' ? removesOf : body.type === 'witness' ? witnessesOf : addsOf, body.subject.publicKey, i)
+    if (body.type === 'genesis') {
+      if (id === genesisId && body.signer === agentPublicKeyHex) genesis = i
+    } else {
+      push(signedBy, body.signer, i)
     }
   }
 
-  const dropped = new Set<number>()
+  const dropped = new Uint8Array(n)
   let valid: boolean[] = []
   const memberIn = (bits: Bits, publicKey: string): boolean =>
     (addsOf.get(publicKey) ?? []).some((j) => valid[j] === true && bits.has(j)) &&
     !(removesOf.get(publicKey) ?? []).some((j) => valid[j] === true && bits.has(j))
 
-  // Drops only grow, so this settles within as many rounds as there are adds and witnesses.
+  // Each round: which events are signed by a member of their own causal past (in topological
+  // order, so every ancestor is settled first); then which of those a removal voids. Each
+  // round drops at least one more event and drops only grow, so this ends within as many
+  // rounds as there are events.
   for (;;) {
     valid = new Array<boolean>(n).fill(false)
     for (let i = 0; i < n; i++) {
+      if (dropped[i] === 1) continue
       const { body } = order[i] as RosterEvent
-      if (dropped.has(i)) continue
       valid[i] = body.type === 'genesis' ? i === genesis : memberIn(ancestors[i] as Bits, body.signer)
     }
+    const { label, contesters } = settleRemovals(order, ancestors, valid, signedBy)
+    const unsettled = new Bits(n)
+    let any = false
+    for (let i = 0; i < n; i++) {
+      if (valid[i] && label[i] !== IN) {
+        unsettled.set(i)
+        any = true
+      }
+    }
+    if (!any) break
+    // Drop first what is contested only by removals whose own past is settled: a removal
+    // with a dropped event in its past may lose its signer's membership next round, and
+    // then what it contested stands. Only when nothing is that clear, drop all at once.
     let grew = false
     for (let i = 0; i < n; i++) {
-      const { body } = order[i] as RosterEvent
-      if (!valid[i] || (body.type !== 'add' && body.type !== 'witness')) continue
-      const removal = (removesOf.get(body.signer) ?? []).some((r) => valid[r] === true && !(ancestors[r] as Bits).has(i))
-      if (removal) {
-        dropped.add(i)
+      if (!unsettled.has(i)) continue
+      if ((contesters[i] ?? []).every((r) => !(ancestors[r] as Bits).intersects(unsettled))) {
+        dropped[i] = 1
         grew = true
       }
     }
-    if (!grew) break
+    if (!grew) for (let i = 0; i < n; i++) if (unsettled.has(i)) dropped[i] = 1
   }
 
   const result: Membership = {

@@ -24,7 +24,7 @@ import {
   x25519PublicFromEd25519,
 } from '../identity/index.js'
 import type { MeshKey } from '../identity/index.js'
-import { RosterEventInvalidError, RosterNotMemberError } from './errors.js'
+import { RosterEventInvalidError, RosterNotMemberError, RosterSignerRemovedError } from './errors.js'
 
 export const ADDRESSES_CONTEXT = 'instar/roster-addresses/v1'
 export const MESH_KEY_RECORD_CONTEXT = 'instar/roster-mesh-key/v1'
@@ -147,12 +147,14 @@ export interface RosterRecordsDeps {
   meshId: string
   /** Current members, keyed by Ed25519 public key hex. */
   members: () => ReadonlyMap<string, unknown>
+  /** Whether the machine with this public key hex was removed. */
+  removed: (publicKeyHex: string) => boolean
   peerOf: (publicKeyHex: string) => string
 }
 
 /** Reads and writes the address and mesh key maps; membership checks on callers stay in roster.ts. */
 export function createRosterRecords(deps: RosterRecordsDeps) {
-  const { addresses, keys, meshId, members, peerOf } = deps
+  const { addresses, keys, meshId, members, removed, peerOf } = deps
   const cache = new WeakMap<Uint8Array, SignedEntry<unknown> | null>()
   const read = <T>(bytes: Uint8Array | undefined, codec: EntryCodec<T>): SignedEntry<T> | null => {
     if (!(bytes instanceof Uint8Array)) return null
@@ -226,16 +228,18 @@ export function createRosterRecords(deps: RosterRecordsDeps) {
       for (const epoch of keys.keys()) if (keyRecord(epoch) !== null) latest = Math.max(latest, Number(epoch))
       return latest
     },
-    /** Verifies a remote address entry and keeps it if it is newer; throws if it does not verify. */
+    /** Verifies a remote address entry and keeps it if it is newer; throws if it does not verify or its machine was removed. */
     mergeAddress(key: string, bytes: Uint8Array): void {
       const record = decodeAddressRecord(bytes)
       if (peerOf(record.body.publicKey) !== key) throw new RosterEventInvalidError('map key is not the signer peer id')
+      if (removed(record.body.publicKey)) throw new RosterSignerRemovedError(key, 'its address record is refused')
       if (newer(record, addressRecord(key))) addresses.set(key, bytes)
     },
     /** Verifies a remote key entry by a current member; of two for one epoch the lower signature wins everywhere. */
     mergeMeshKey(key: string, bytes: Uint8Array): void {
       const record = decodeMeshKeyRecord(bytes)
       if (String(record.body.epoch) !== key) throw new RosterEventInvalidError('map key is not the epoch')
+      if (removed(record.body.signer)) throw new RosterSignerRemovedError(peerOf(record.body.signer), 'its mesh key record is refused')
       if (!members().has(record.body.signer)) throw new RosterNotMemberError(peerOf(record.body.signer), 'its mesh key record is ignored')
       const current = keyRecord(key)
       if (current === null || record.sig < current.sig) keys.set(key, bytes)

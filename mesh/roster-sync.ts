@@ -1,5 +1,11 @@
-/** Binds the roster sync protocol to libp2p: push whole state to a member, take theirs in. */
+/**
+ * Binds the roster sync protocol to libp2p: push whole state to a member, take theirs in.
+ * A frame carrying another genesis than ours is refused whole (ROSTER_GENESIS_FOREIGN); entries
+ * that do not verify are refused one by one; events kept that count for nothing are logged
+ * by why (ROSTER_SIGNER_REMOVED, ROSTER_NOT_MEMBER). Every refusal is logged with its code.
+ */
 import type { Connection, Stream } from '@libp2p/interface'
+import { RosterGenesisForeignError } from './errors.js'
 import { frameStream } from './frame-stream.js'
 import type { MeshLibp2p } from './host.js'
 import type { MeshLogger } from './logger.js'
@@ -37,9 +43,11 @@ export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roste
         const roster = deps.roster()
         if (roster === null) return
         const result = roster.applyRemote(update)
-        if (result.rejected > 0) deps.logger.warn({ code: 'ROSTER_EVENT_INVALID', peerId, rejected: result.rejected }, 'refused roster entries that do not verify')
+        for (const [code, count] of Object.entries(result.refused)) deps.logger.warn({ code, peerId, count }, 'refused roster entries')
+        for (const [code, count] of Object.entries(result.uncounted)) deps.logger.warn({ code, peerId, count }, 'kept roster events that count for nothing')
       } catch (err) {
-        deps.logger.warn({ code: (err as { code?: string }).code ?? 'ROSTER_SYNC_FAILED', peerId }, 'roster frame refused')
+        const fields = err instanceof RosterGenesisForeignError ? { genesis: err.genesisId, pinned: err.pinnedId } : {}
+        deps.logger.warn({ code: (err as { code?: string }).code ?? 'ROSTER_SYNC_FAILED', peerId, ...fields }, 'roster frame refused')
         frames.abort(err instanceof Error ? err : new Error('roster frame refused'))
         return
       }

@@ -12,19 +12,36 @@
  * Remote updates are untrusted: they land in a scratch document and only entries that
  * verify are copied in as our own. Membership is recomputed from the events (see
  * roster-events.ts), never stored.
+ *
+ * A mesh has one genesis, pinned by this machine when it founds the mesh or adopts the
+ * roster a welcome carries, and kept in the store (see roster-genesis.ts). An update that
+ * carries any other genesis is refused whole; so is any update before a genesis is pinned.
  */
 import * as Y from 'yjs'
 import { fingerprint, fromHex, keyPairFromSeed, toHex } from '../identity/index.js'
 import type { MeshKey } from '../identity/index.js'
-import { RosterEventInvalidError, RosterMemberNotFoundError, RosterNotMemberError } from './errors.js'
+import { RosterEventInvalidError, RosterGenesisForeignError, RosterGenesisMissingError, RosterMemberNotFoundError, RosterNotMemberError } from './errors.js'
 import { AGENT_SIGNER, MAX_EVENT_DEPS, computeMembership, decodeRosterEvent, encodeRosterEvent, machinePeerId, meshIdFromAgentKey } from './roster-events.js'
 import type { Membership, MembershipEntry, RosterEvent, RosterEventType } from './roster-events.js'
+import { genesesIn, pinStoredGenesis, scratchOf, soleGenesis, type RosterRepairs } from './roster-genesis.js'
+import { mergeVerified, type RosterMergeResult } from './roster-merge.js'
 import { MAX_ADDRESS_LENGTH, MAX_ADDRESSES, createRosterRecords } from './roster-records.js'
 
-/** Persistence port: every local document update is appended; all are replayed on creation. */
+export type { RosterMergeResult } from './roster-merge.js'
+export type { RosterRepairs } from './roster-genesis.js'
+
+/**
+ * Persistence port: every local document update is appended; all are replayed on creation.
+ * The pinned genesis is kept beside them; a store without the two genesis methods keeps it in
+ * memory only, and it is pinned again from the stored events on the next load.
+ */
 export interface RosterStore {
   load(): Uint8Array[]
   append(update: Uint8Array): void
+  /** The genesis event id this machine pinned; undefined before it founded or joined a mesh, and in a store made before pinning. */
+  loadGenesis?(): string | undefined
+  /** Durable before it returns. */
+  saveGenesis?(genesisId: string): void
 }
 
 export interface RosterMember {
@@ -43,6 +60,8 @@ export interface RosterMember {
 export interface RosterDeps {
   agentPublicKey: Uint8Array
   store?: RosterStore
+  /** This machine's Ed25519 public key; picks the genesis to pin in an old store that holds several. */
+  self?: Uint8Array
 }
 
 export interface RosterChangeEvent {
@@ -58,8 +77,18 @@ export interface RosterChangeEvent {
 export interface Roster {
   readonly meshId: string
   readonly doc: Y.Doc
-  /** Writes the genesis (agent-signed, adds the founder); RosterEventInvalidError if one exists or the seed is not the agent's. */
+  /** What loading the store repaired (a store made before genesis pinning). */
+  readonly repairs: RosterRepairs
+  /** The genesis this machine pinned (the one it founded or was welcomed with); undefined before either. */
+  genesis(): string | undefined
+  /** Writes and pins the genesis (agent-signed, adds the founder); RosterEventInvalidError if one is pinned or the seed is not the agent's. */
   found(agentSeed: Uint8Array, founder: { publicKey: Uint8Array; name: string }, now: number): void
+  /**
+   * Pins the one genesis a welcome's roster carries and merges the roster. Nothing is kept
+   * if ROSTER_GENESIS_MISSING (it holds none signed by the agent key) or ROSTER_GENESIS_FOREIGN
+   * (it holds several, or another one than this machine pinned); ROSTER_EVENT_INVALID if malformed.
+   */
+  adopt(update: Uint8Array): RosterMergeResult
   /** Returns the event id (the existing one if already a member); RosterNotMemberError if the subject was removed. */
   add(signerSeed: Uint8Array, subject: { publicKey: Uint8Array; name: string }, now: number): string
   /**
@@ -99,18 +128,14 @@ export interface Roster {
   encodeDiff(stateVector: Uint8Array): Uint8Array
   /**
    * Merges an untrusted update (a whole state or an encodeDiff): copies in only entries
-   * that verify. RosterEventInvalidError only when the update itself cannot be decoded.
+   * that verify. Throws, keeping nothing, RosterEventInvalidError when the update cannot be
+   * decoded, RosterGenesisForeignError when it carries a genesis other than the pinned one,
+   * RosterGenesisMissingError when no genesis is pinned yet.
    */
-  applyRemote(update: Uint8Array): { accepted: number; rejected: number }
+  applyRemote(update: Uint8Array): RosterMergeResult
   /** After any change to membership, addresses or keys, local or remote. Returns unsubscribe. */
   on(event: 'roster:change', fn: (e: RosterChangeEvent) => void): () => void
   destroy(): void
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 const normalizeFingerprint = (text: string): string => text.toLowerCase().replaceAll('-', '')
@@ -131,7 +156,16 @@ export function createRoster(deps: RosterDeps): Roster {
   let byPeer: Map<string, RosterMember> | undefined
   let witnessByPeer: Map<string, RosterMember> | undefined
   let removedPeers: Set<string> | undefined
+  let pinned: string | undefined
   let destroyed = false
+  const forget = (): void => {
+    membership = undefined
+    memberList = undefined
+    witnessList = undefined
+    byPeer = undefined
+    witnessByPeer = undefined
+    removedPeers = undefined
+  }
 
   const peerOf = (publicKeyHex: string): string => {
     let peerId = peerIds.get(publicKeyHex)
@@ -164,7 +198,7 @@ export function createRoster(deps: RosterDeps): Roster {
         const event = readEvent(id, bytes)
         if (event !== null) all.push(event)
       }
-      membership = computeMembership(all, agentHex, meshId)
+      membership = computeMembership(all, agentHex, meshId, pinned)
     }
     return membership
   }
@@ -197,11 +231,11 @@ export function createRoster(deps: RosterDeps): Roster {
   const isMember = (peerId: string): boolean => memberIndex().has(peerId)
   const isParticipant = (peerId: string): boolean => memberIndex().has(peerId) || witnessIndex().has(peerId)
 
-  const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, peerOf })
+  const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, removed: (publicKey) => state().removed.has(publicKey), peerOf })
 
-  const writeEvent = (seed: Uint8Array, type: RosterEventType, subject: { publicKey: string; name: string }, now: number): string => {
+  const writeEvent = (seed: Uint8Array, type: Exclude<RosterEventType, 'genesis'>, subject: { publicKey: string; name: string }, now: number): string => {
     const signer = toHex(keyPairFromSeed(seed).publicKey)
-    const deps = type === 'genesis' ? [] : state().heads.slice(0, MAX_EVENT_DEPS)
+    const deps = state().heads.slice(0, MAX_EVENT_DEPS)
     const { id, bytes } = encodeRosterEvent(seed, { v: 1, type, mesh: meshId, subject, signer, at: now, deps })
     decoded.set(id, decodeRosterEvent(bytes)) // refuses a bad name, key or time before anything is written
     doc.transact(() => events.set(id, bytes))
@@ -216,20 +250,14 @@ export function createRoster(deps: RosterDeps): Roster {
   const onTransaction = (tr: Y.Transaction): void => {
     const changed = new Set<unknown>(tr.changed.keys())
     if (![events, addresses, keys].some((map) => changed.has(map))) return
-    if (changed.has(events)) {
-      membership = undefined
-      memberList = undefined
-      witnessList = undefined
-      byPeer = undefined
-      witnessByPeer = undefined
-      removedPeers = undefined
-    }
+    if (changed.has(events)) forget()
     if (listeners.size === 0) return
     const payload = { members: members(), witnesses: witnesses() }
     for (const fn of [...listeners]) fn(payload)
   }
 
-  for (const update of deps.store?.load() ?? []) {
+  const stored = deps.store?.load() ?? []
+  for (const update of stored) {
     try {
       Y.applyUpdate(doc, update)
     } catch (cause) {
@@ -241,52 +269,88 @@ export function createRoster(deps: RosterDeps): Roster {
   doc.on('update', onUpdate)
   doc.on('afterTransaction', onTransaction)
 
-  const copyVerified = (scratch: Y.Doc): { accepted: number; rejected: number } => {
-    const counts = { accepted: 0, rejected: 0 }
-    const each = (name: string, merge: (key: string, bytes: Uint8Array) => void): void => {
-      const ours = doc.getMap<unknown>(name)
-      for (const [key, value] of scratch.getMap<unknown>(name)) {
-        try {
-          if (!(value instanceof Uint8Array)) throw new RosterEventInvalidError('entry is not bytes')
-          // Every push carries the whole roster: an entry we already hold byte for byte was
-          // verified when it arrived, so skip the signature checks (they dominate the cost).
-          const held = ours.get(key)
-          if (held instanceof Uint8Array && sameBytes(held, value)) {
-            counts.accepted++
-            continue
-          }
-          merge(key, value.slice())
-          counts.accepted++
-        } catch {
-          counts.rejected++
-        }
-      }
-    }
+  const storedEvents = (): RosterEvent[] => [...events].map(([id, bytes]) => readEvent(id, bytes)).filter((e): e is RosterEvent => e !== null)
+  const loaded = pinStoredGenesis({
+    pinned: deps.store?.loadGenesis?.(),
+    save: (id) => deps.store?.saveGenesis?.(id),
+    events: storedEvents(),
+    updates: stored,
+    agentPublicKeyHex: agentHex,
+    meshId,
+    ...(deps.self === undefined ? {} : { self: toHex(deps.self) }),
+  })
+  pinned = loaded.pinned
+  const repairs = loaded.repairs
+  // Another genesis can only be in a store from before pinning. Drop it, or every push of
+  // ours would carry it and our peers would refuse them whole.
+  if (repairs.droppedGeneses.length > 0) {
     doc.transact(() => {
-      each('events', (key, bytes) => {
-        const event = decodeRosterEvent(bytes)
-        if (event.id !== key) throw new RosterEventInvalidError('map key is not the event id')
-        if (event.body.mesh !== meshId) throw new RosterEventInvalidError('event is for another mesh')
-        if (readEvent(key, events.get(key)) !== null) return
-        decoded.set(key, event)
-        events.set(key, bytes)
-        membership = undefined // key records below are judged against the merged events
-      })
-      each('addresses', records.mergeAddress)
-      each('keys', records.mergeMeshKey)
+      for (const id of repairs.droppedGeneses) events.delete(id)
     })
-    return counts
+  }
+
+  const merge = (scratch: Y.Doc): RosterMergeResult =>
+    mergeVerified(scratch, {
+      doc,
+      events,
+      meshId,
+      pinned: () => pinned,
+      remember: (id, event) => void decoded.set(id, event),
+      forget,
+      membership: state,
+      records,
+    })
+
+  const mergeUpdate = (update: Uint8Array): RosterMergeResult => {
+    const scratch = scratchOf(update)
+    try {
+      return merge(scratch)
+    } finally {
+      scratch.destroy()
+    }
   }
 
   return {
     meshId,
     doc,
+    repairs,
+    genesis: () => pinned,
     found(agentSeed, founder, now) {
       if (toHex(keyPairFromSeed(agentSeed).publicKey) !== agentHex) {
         throw new RosterEventInvalidError('the agent seed does not belong to this mesh')
       }
-      if (state().genesisId !== undefined) throw new RosterEventInvalidError('this mesh already has a genesis event')
-      writeEvent(agentSeed, 'genesis', { publicKey: toHex(founder.publicKey), name: founder.name }, now)
+      if (pinned !== undefined) throw new RosterEventInvalidError('this mesh already has a genesis event')
+      const { id, bytes } = encodeRosterEvent(agentSeed, { v: 1, type: 'genesis', mesh: meshId, subject: { publicKey: toHex(founder.publicKey), name: founder.name }, signer: agentHex, at: now, deps: [] })
+      decoded.set(id, decodeRosterEvent(bytes)) // refuses a bad name or time before anything is written
+      pinned = id
+      forget()
+      doc.transact(() => events.set(id, bytes))
+      // The pin after the event: a crash between the two leaves one genesis in the store, pinned again on load.
+      deps.store?.saveGenesis?.(id)
+    },
+    adopt(update) {
+      const scratch = scratchOf(update)
+      try {
+        const id = soleGenesis(genesesIn(scratch.getMap('events'), meshId), agentHex)
+        if (pinned !== undefined && pinned !== id) throw new RosterGenesisForeignError(id, pinned)
+        const first = pinned === undefined
+        pinned = id
+        forget()
+        let result: RosterMergeResult
+        try {
+          result = merge(scratch)
+        } catch (err) {
+          if (first) {
+            pinned = undefined
+            forget()
+          }
+          throw err
+        }
+        if (first) deps.store?.saveGenesis?.(id)
+        return result
+      } finally {
+        scratch.destroy()
+      }
     },
     add(signerSeed, subject, now) {
       assertMember(signerSeed, 'only a member can add a machine')
@@ -371,25 +435,8 @@ export function createRoster(deps: RosterDeps): Roster {
       }
     },
     applyRemote(update) {
-      const scratch = new Y.Doc()
-      try {
-        try {
-          // decodeUpdate refuses malformed bytes in microseconds; applyUpdate alone can spend
-          // a second on some before it throws.
-          Y.decodeUpdate(update)
-          Y.applyUpdate(scratch, update)
-        } catch (cause) {
-          throw new RosterEventInvalidError('malformed Yjs update', { cause })
-        }
-        // Peers re-insert what they receive as their own, so a whole state or a diff against
-        // our state vector carries the sender's entries whole; missing structs mean damage.
-        if (scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null) {
-          throw new RosterEventInvalidError('update refers to structs it does not carry')
-        }
-        return copyVerified(scratch)
-      } finally {
-        scratch.destroy()
-      }
+      if (pinned === undefined) throw new RosterGenesisMissingError('this machine has not founded or joined a mesh, so it takes no roster updates')
+      return mergeUpdate(update)
     },
     on(_event, fn) {
       listeners.add(fn)

@@ -29,7 +29,7 @@ function pair(): [Roster, Roster] {
   one.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
   one.add(seedOf(A), { publicKey: keyOf(B), name: 'bravo' }, 2000)
   const two = newRoster()
-  two.applyRemote(one.encodeState())
+  two.adopt(one.encodeState())
   return [one, two]
 }
 
@@ -93,14 +93,17 @@ describe('convergence', () => {
     expect(seen).toEqual([['alpha', 'bravo', 'charlie']])
   })
 
-  it('founds both copies on the same genesis when the agent founded twice', () => {
+  it('keeps two copies founded on different geneses apart: each refuses the other whole', () => {
     const one = newRoster()
     const two = newRoster()
     one.found(seedOf(AGENT), { publicKey: keyOf(A), name: 'alpha' }, 1000)
     two.found(seedOf(AGENT), { publicKey: keyOf(B), name: 'bravo' }, 1000)
-    sync(one, two)
-    expect(one.members()).toHaveLength(1)
-    expect(two.members()).toEqual(one.members())
+    const before = [one.encodeState(), two.encodeState()]
+    expect(codeOf(() => one.applyRemote(two.encodeState()))).toBe('ROSTER_GENESIS_FOREIGN')
+    expect(codeOf(() => two.applyRemote(one.encodeState()))).toBe('ROSTER_GENESIS_FOREIGN')
+    expect([one.encodeState(), two.encodeState()]).toEqual(before)
+    expect(names(one)).toEqual(['alpha'])
+    expect(names(two)).toEqual(['bravo'])
   })
 })
 
@@ -110,7 +113,7 @@ describe('signing rules across copies', () => {
     // C signs an add while it is not yet a member; A admits C afterwards, not knowing of it.
     const early = event(C, { deps: [...one.doc.getMap('events').keys()].sort() })
     one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 6000)
-    expect(one.applyRemote(updateWith([{ map: 'events', key: early.id, value: early.bytes }]))).toEqual({ accepted: 1, rejected: 0 })
+    expect(one.applyRemote(updateWith([{ map: 'events', key: early.id, value: early.bytes }]))).toEqual({ accepted: 1, rejected: 0, refused: {}, uncounted: { ROSTER_NOT_MEMBER: 1 } })
     expect(one.isMember(peerOf(C))).toBe(true)
     expect(one.isMember(peerOf(E))).toBe(false)
   })
@@ -119,7 +122,7 @@ describe('signing rules across copies', () => {
     const [one] = pair()
     const outsider = event(D, { deps: [...one.doc.getMap('events').keys()].sort() })
     const stranger = newRoster()
-    stranger.applyRemote(one.encodeState())
+    stranger.adopt(one.encodeState())
     stranger.doc.getMap('events').set(outsider.id, outsider.bytes)
     expect(one.applyRemote(stranger.encodeState()).rejected).toBe(0)
     expect(one.doc.getMap('events').has(outsider.id)).toBe(true)
@@ -172,6 +175,133 @@ describe('signing rules across copies', () => {
   })
 })
 
+describe('one genesis', () => {
+  /** An agent-signed genesis for this mesh, ground until its id sorts before `below`. */
+  function groundGenesis(below: string, founder = D): { id: string; bytes: Uint8Array } {
+    for (let at = 0; ; at++) {
+      const candidate = event(AGENT, { type: 'genesis', subject: { publicKey: hexOf(founder), name: 'usurper' }, signer: hexOf(AGENT), at })
+      if (candidate.id < below) return candidate
+    }
+  }
+
+  it('refuses whole an update carrying a second agent genesis sorted before ours, keeping nothing of it', () => {
+    const [one, two] = pair()
+    const fake = groundGenesis(one.genesis() as string)
+    two.add(seedOf(B), { publicKey: keyOf(C), name: 'charlie' }, 3000)
+    const frame = new Y.Doc()
+    Y.applyUpdate(frame, two.encodeState())
+    frame.getMap('events').set(fake.id, fake.bytes)
+    const before = one.encodeState()
+    const error = (() => {
+      try {
+        one.applyRemote(Y.encodeStateAsUpdate(frame))
+      } catch (err) {
+        return err as { code?: string; genesisId?: string; pinnedId?: string }
+      }
+      return undefined
+    })()
+    expect(error).toMatchObject({ code: 'ROSTER_GENESIS_FOREIGN', genesisId: fake.id, pinnedId: one.genesis() })
+    expect(one.encodeState()).toEqual(before)
+    expect(names(one)).toEqual(['alpha', 'bravo'])
+    frame.destroy()
+  })
+
+  it('refuses whole an update carrying a genesis signed by a machine key', () => {
+    const [one] = pair()
+    const forged = event(A, { type: 'genesis', subject: { publicKey: hexOf(D), name: 'delta' } })
+    expect(codeOf(() => one.applyRemote(updateWith([{ map: 'events', key: forged.id, value: forged.bytes }])))).toBe('ROSTER_GENESIS_FOREIGN')
+  })
+
+  it('adopts the one genesis of a welcome, and refuses a welcome with none or with two', () => {
+    const [one] = pair()
+    const joiner = newRoster()
+    expect(joiner.adopt(one.encodeState())).toMatchObject({ rejected: 0 })
+    expect(joiner.genesis()).toBe(one.genesis())
+    expect(joiner.members()).toEqual(one.members())
+
+    const empty = newRoster()
+    expect(codeOf(() => empty.adopt(updateWith([{ map: 'addresses', key: 'x', value: Uint8Array.of(1) }])))).toBe('ROSTER_GENESIS_MISSING')
+    expect(empty.genesis()).toBeUndefined()
+
+    const twice = new Y.Doc()
+    Y.applyUpdate(twice, one.encodeState())
+    const fake = groundGenesis('f'.repeat(64))
+    twice.getMap('events').set(fake.id, fake.bytes)
+    const victim = newRoster()
+    expect(codeOf(() => victim.adopt(Y.encodeStateAsUpdate(twice)))).toBe('ROSTER_GENESIS_FOREIGN')
+    expect(victim.genesis()).toBeUndefined()
+    expect(victim.doc.getMap('events').size).toBe(0)
+    twice.destroy()
+  })
+
+  it('refuses to adopt another genesis than the one it pinned', () => {
+    const [one] = pair()
+    const other = newRoster()
+    other.found(seedOf(AGENT), { publicKey: keyOf(D), name: 'delta' }, 1000)
+    expect(codeOf(() => one.adopt(other.encodeState()))).toBe('ROSTER_GENESIS_FOREIGN')
+    expect(names(one)).toEqual(['alpha', 'bravo'])
+  })
+})
+
+describe('a removed machine across copies', () => {
+  /** Both copies know A, B and C; A then removes C on copy one only. */
+  function removedOnOne(): [Roster, Roster] {
+    const [one, two] = pair()
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 2500)
+    sync(one, two)
+    one.remove(seedOf(A), keyOf(C), 3000)
+    return [one, two]
+  }
+
+  it('does not let a machine being removed remove another concurrently, on both copies', () => {
+    const [one, two] = removedOnOne()
+    two.remove(seedOf(C), keyOf(B), 3000)
+    expect(two.isMember(peerOf(B))).toBe(false)
+    sync(one, two)
+    for (const roster of [one, two]) {
+      expect(names(roster)).toEqual(['alpha', 'bravo'])
+      expect(roster.wasRemoved(peerOf(C))).toBe(true)
+      expect(roster.wasRemoved(peerOf(B))).toBe(false)
+    }
+  })
+
+  it('reports the events of a removed signer it kept as counting for nothing', () => {
+    const [one, two] = removedOnOne()
+    two.add(seedOf(C), { publicKey: keyOf(D), name: 'delta' }, 3000)
+    const result = one.applyRemote(two.encodeState())
+    expect(result.uncounted).toEqual({ ROSTER_SIGNER_REMOVED: 1 })
+    expect(one.isMember(peerOf(D))).toBe(false)
+  })
+
+  it('refuses the address and mesh key records of a removed machine', () => {
+    const [one, two] = removedOnOne()
+    two.publishAddresses(seedOf(C), ['/ip4/10.0.0.3/tcp/1'], 3000)
+    two.publishMeshKey(seedOf(C), generateMeshKey(5), 3000)
+    const update = updateWith([
+      { map: 'addresses', key: peerOf(C), value: two.doc.getMap('addresses').get(peerOf(C)) },
+      { map: 'keys', key: '5', value: two.doc.getMap('keys').get('5') },
+    ])
+    expect(one.applyRemote(update)).toEqual({ accepted: 0, rejected: 2, refused: { ROSTER_SIGNER_REMOVED: 2 }, uncounted: {} })
+    expect(one.doc.getMap('addresses').has(peerOf(C))).toBe(false)
+    expect(one.latestEpoch()).toBe(0)
+  })
+
+  it('ignores the mesh key record a machine published before it was removed', () => {
+    const [one, two] = pair()
+    one.add(seedOf(A), { publicKey: keyOf(C), name: 'charlie' }, 2500)
+    sync(one, two)
+    two.publishMeshKey(seedOf(C), generateMeshKey(1), 2600)
+    sync(one, two)
+    expect(one.meshKeysFor(seedOf(A))).toHaveLength(1)
+    one.remove(seedOf(A), keyOf(C), 3000)
+    sync(one, two)
+    for (const roster of [one, two]) {
+      expect(roster.latestEpoch()).toBe(0)
+      expect(roster.meshKeysFor(seedOf(A))).toEqual([])
+    }
+  })
+})
+
 describe('witnesses across copies', () => {
   /** Both copies with C as a witness added by A. */
   function witnessedPair(): [Roster, Roster] {
@@ -197,7 +327,7 @@ describe('witnesses across copies', () => {
       { map: 'events', key: byOutsider.id, value: byOutsider.bytes },
       { map: 'events', key: byWitness.id, value: byWitness.bytes },
     ]))
-    expect(result).toEqual({ accepted: 2, rejected: 0 })
+    expect(result).toEqual({ accepted: 2, rejected: 0, refused: {}, uncounted: { ROSTER_NOT_MEMBER: 2 } })
     expect(one.isParticipant(peerOf(E))).toBe(false)
     expect(one.isParticipant(peerOf(D))).toBe(false)
     expect(one.witnesses().map((w) => w.peerId)).toEqual([peerOf(C)])
@@ -267,7 +397,7 @@ describe('applyRemote on untrusted content', () => {
       { map: 'events', key: foreign.id, value: foreign.bytes },
       { map: 'events', key: 'x', value: 'not bytes' },
     ]))
-    expect(result).toEqual({ accepted: 0, rejected: 4 })
+    expect(result).toEqual({ accepted: 0, rejected: 4, refused: { ROSTER_EVENT_INVALID: 4 }, uncounted: {} })
     expect(one.encodeState()).toEqual(before)
     expect(names(one)).toEqual(['alpha', 'bravo'])
   })
@@ -279,7 +409,7 @@ describe('applyRemote on untrusted content', () => {
       { map: 'events', key: good.id, value: good.bytes },
       { map: 'events', key: 'a'.repeat(64), value: Uint8Array.of(1, 2) },
     ]))
-    expect(result).toEqual({ accepted: 1, rejected: 1 })
+    expect(result).toEqual({ accepted: 1, rejected: 1, refused: { ROSTER_EVENT_INVALID: 1 }, uncounted: {} })
     expect(one.isMember(peerOf(E))).toBe(true)
   })
 
@@ -336,7 +466,7 @@ describe('records across copies', () => {
       { map: 'addresses', key: peerOf(B), value: forged },
       { map: 'addresses', key: peerOf(A), value: own },
     ]))
-    expect(result).toEqual({ accepted: 0, rejected: 2 })
+    expect(result).toEqual({ accepted: 0, rejected: 2, refused: { ROSTER_EVENT_INVALID: 2 }, uncounted: {} })
     expect(one.addressesOf(peerOf(B))).toEqual([])
     expect(one.addressesOf(peerOf(A))).toEqual([])
   })
@@ -362,7 +492,7 @@ describe('records across copies', () => {
     outsider.found(seedOf(AGENT), { publicKey: keyOf(D), name: 'delta' }, 1)
     outsider.publishMeshKey(seedOf(D), generateMeshKey(7), 3000)
     const update = updateWith([{ map: 'keys', key: '7', value: outsider.doc.getMap('keys').get('7') }])
-    expect(one.applyRemote(update)).toEqual({ accepted: 0, rejected: 1 })
+    expect(one.applyRemote(update)).toEqual({ accepted: 0, rejected: 1, refused: { ROSTER_NOT_MEMBER: 1 }, uncounted: {} })
     expect(one.latestEpoch()).toBe(0)
   })
 })

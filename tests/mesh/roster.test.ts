@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { fingerprint, generateMeshKey } from '../../identity/index.js'
 import { createRoster } from '../../mesh/roster.js'
 import type { Roster, RosterChangeEvent, RosterStore } from '../../mesh/roster.js'
-import { meshIdFromAgentKey } from '../../mesh/roster-events.js'
+import { decodeRosterEvent, encodeRosterEvent, meshIdFromAgentKey } from '../../mesh/roster-events.js'
 import { keyOf, peerOf, seedOf } from '../support/fixed-keys.js'
 
 const AGENT = 1
@@ -13,8 +13,8 @@ afterEach(() => {
   for (const roster of opened.splice(0)) roster.destroy()
 })
 
-function newRoster(store?: RosterStore): Roster {
-  const roster = createRoster({ agentPublicKey: keyOf(AGENT), store })
+function newRoster(store?: RosterStore, self?: Uint8Array): Roster {
+  const roster = createRoster({ agentPublicKey: keyOf(AGENT), store, ...(self === undefined ? {} : { self }) })
   opened.push(roster)
   return roster
 }
@@ -36,10 +36,27 @@ function codeOf(run: () => unknown): string | undefined {
   return undefined
 }
 
-function memoryStore(): RosterStore & { updates: Uint8Array[] } {
+/** A store as the daemon's state.db keeps one: the updates and the pinned genesis. */
+function memoryStore(): RosterStore & { updates: Uint8Array[]; genesis: string | undefined } {
   const updates: Uint8Array[] = []
+  const store = {
+    updates,
+    genesis: undefined as string | undefined,
+    load: () => [...updates],
+    append: (update: Uint8Array) => void updates.push(update),
+    loadGenesis: () => store.genesis,
+    saveGenesis: (id: string) => void (store.genesis = id),
+  }
+  return store
+}
+
+/** A store laid out before genesis pinning: updates only, no pin. */
+function oldStore(updates: Uint8Array[] = []): RosterStore & { updates: Uint8Array[] } {
   return { updates, load: () => [...updates], append: (update) => void updates.push(update) }
 }
+
+const genesisIds = (roster: Roster): string[] =>
+  [...roster.doc.getMap<Uint8Array>('events').values()].map((bytes) => decodeRosterEvent(bytes)).filter((e) => e.body.type === 'genesis').map((e) => e.id)
 
 describe('founding and adding', () => {
   it('founds the mesh with the agent key and lists the founder as added by the agent', () => {
@@ -376,6 +393,79 @@ describe('persistence', () => {
     const store = memoryStore()
     store.updates.push(Uint8Array.of(1, 2, 3))
     expect(codeOf(() => newRoster(store))).toBe('ROSTER_EVENT_INVALID')
+  })
+})
+
+describe('the pinned genesis', () => {
+  it('pins the genesis it founds with, in its store, after the event itself', () => {
+    const store = memoryStore()
+    let storedWhenPinned = -1
+    store.saveGenesis = (id) => {
+      storedWhenPinned = store.updates.length
+      store.genesis = id
+    }
+    const roster = founded(store)
+    expect(roster.genesis()).toBe(genesisIds(roster)[0])
+    expect(store.genesis).toBe(roster.genesis())
+    expect(storedWhenPinned).toBe(1)
+  })
+
+  it('keeps its pin across a restart and refuses to found again', () => {
+    const store = memoryStore()
+    const first = founded(store)
+    const pin = first.genesis()
+    first.destroy()
+    const second = newRoster(store)
+    expect(second.genesis()).toBe(pin)
+    expect(second.repairs).toEqual({ pinnedGenesis: undefined, droppedGeneses: [] })
+    expect(codeOf(() => second.found(seedOf(AGENT), { publicKey: keyOf(C), name: 'charlie' }, 9000))).toBe('ROSTER_EVENT_INVALID')
+  })
+
+  it('pins the one genesis of a store laid out before pinning, and saves the pin', () => {
+    const old = oldStore()
+    const first = founded(old)
+    const pin = first.genesis()
+    first.destroy()
+    const store = memoryStore()
+    store.updates.push(...old.updates)
+    const second = newRoster(store)
+    expect(second.genesis()).toBe(pin)
+    expect(store.genesis).toBe(pin)
+    expect(second.repairs).toEqual({ pinnedGenesis: pin, droppedGeneses: [] })
+    expect(second.members().map((m) => m.name)).toEqual(['alpha', 'bravo'])
+  })
+
+  it('pins no genesis in an empty store, and then takes no remote update', () => {
+    const roster = newRoster(memoryStore())
+    expect(roster.genesis()).toBeUndefined()
+    expect(codeOf(() => roster.applyRemote(founded().encodeState()))).toBe('ROSTER_GENESIS_MISSING')
+    expect(roster.doc.getMap('events').size).toBe(0)
+  })
+
+  it('repairs a store that took in a forged genesis before pinning: pins the one it is a member under, drops the other', () => {
+    // What the old code did on the attack: the forged genesis, sorted first, was kept beside ours.
+    const old = oldStore()
+    const first = founded(old)
+    const real = first.genesis() as string
+    let forged = encodeRosterEvent(seedOf(AGENT), { v: 1, type: 'genesis', mesh: first.meshId, subject: { publicKey: Buffer.from(keyOf(D)).toString('hex'), name: 'usurper' }, signer: Buffer.from(keyOf(AGENT)).toString('hex'), at: 0, deps: [] })
+    for (let at = 1; forged.id > real; at++) {
+      forged = encodeRosterEvent(seedOf(AGENT), { v: 1, type: 'genesis', mesh: first.meshId, subject: { publicKey: Buffer.from(keyOf(D)).toString('hex'), name: 'usurper' }, signer: Buffer.from(keyOf(AGENT)).toString('hex'), at, deps: [] })
+    }
+    first.doc.getMap('events').set(forged.id, forged.bytes)
+    first.destroy()
+    for (const self of [keyOf(B), undefined]) {
+      const store = memoryStore()
+      store.updates.push(...old.updates)
+      const repaired = newRoster(store, self)
+      expect(repaired.genesis()).toBe(real)
+      expect(store.genesis).toBe(real)
+      expect(repaired.repairs).toEqual({ pinnedGenesis: real, droppedGeneses: [forged.id] })
+      expect(genesisIds(repaired)).toEqual([real])
+      expect(repaired.members().map((m) => m.name)).toEqual(['alpha', 'bravo'])
+      repaired.destroy()
+      // The drop is stored: loading again finds nothing to repair.
+      expect(newRoster(store).repairs).toEqual({ pinnedGenesis: undefined, droppedGeneses: [] })
+    }
   })
 })
 

@@ -1,0 +1,244 @@
+/**
+ * A hostile node against a real two-node mesh, on the roster protocol. It holds the agent key
+ * (every member does, and a removed machine keeps it), the keys of a member whose own node is
+ * not running (so the gaters let it in), and the keys of a machine that was removed.
+ *
+ * The attack of issue 9 part 3: a second genesis signed with the agent key, ground until its
+ * id sorts before the real one, sent in one roster frame. Before the fix the victim believed
+ * the fake founder was the only member and dropped out of its own mesh. Then events signed by
+ * the removed machine, made to look concurrent with its removal (their deps leave it out).
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import * as Y from 'yjs'
+import { fromHex, generateMeshKey, generateSeed, keyPairFromSeed, toHex } from '../../identity/index.js'
+import { createMeshHost, createSystemClock, PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL, silentLogger, type JoinedMembership, type MeshHost, type MeshLogger, type Roster } from '../../mesh/index.js'
+import { frameStream } from '../../mesh/frame-stream.js'
+import { createInviter } from '../../mesh/pairing.js'
+import { createRoster } from '../../mesh/roster.js'
+import { decodeRosterEvent, encodeRosterEvent, machinePeerId, type RosterEventBody } from '../../mesh/roster-events.js'
+import { createRosterRecords } from '../../mesh/roster-records.js'
+import { MAX_ROSTER_FRAME, encodeRosterState } from '../../mesh/roster-sync-protocol.js'
+import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { waitFor } from '../support/wait-for.js'
+
+const clock = createSystemClock()
+const publicKeyOf = (seed: Uint8Array): Uint8Array => keyPairFromSeed(seed).publicKey
+const peerOfSeed = (seed: Uint8Array): string => machinePeerId(publicKeyOf(seed))
+
+/** Keeps the fields of every log line, so a test can ask which codes were logged, never the text. */
+function recordingLogger(): MeshLogger & { entries: Array<Record<string, unknown>>; logged(code: string, peerId?: string): boolean } {
+  const entries: Array<Record<string, unknown>> = []
+  const keep = (fields: object): void => void entries.push({ ...(fields as Record<string, unknown>) })
+  return {
+    entries,
+    debug: keep,
+    info: keep,
+    warn: keep,
+    error: keep,
+    logged: (code, peerId) => entries.some((e) => e.code === code && (peerId === undefined || e.peerId === peerId)),
+  }
+}
+
+async function hostileHost(seed: Uint8Array): Promise<MeshHost> {
+  const host = await createMeshHost({ seed }, { listen: ['/ip4/127.0.0.1/tcp/0'] })
+  onTestFinished(() => host.stop())
+  await host.start()
+  return host
+}
+
+/** One roster frame, as roster-sync.ts pushes it. */
+async function sendRosterFrame(host: MeshHost, victim: TestNode, update: Uint8Array): Promise<void> {
+  const stream = await host.libp2p.dialProtocol(multiaddr(victim.mesh.host.addresses()[0] ?? ''), ROSTER_SYNC_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+  const frames = frameStream(stream, MAX_ROSTER_FRAME)
+  await frames.write(encodeRosterState(update), { signal: AbortSignal.timeout(5000) })
+  await frames.close()
+}
+
+interface View {
+  members: string[]
+  witnesses: string[]
+  removed: string[]
+  epoch: number
+}
+
+function view(roster: Roster, removedCandidates: string[]): View {
+  return {
+    members: roster.members().map((m) => m.name).sort(),
+    witnesses: roster.witnesses().map((m) => m.name).sort(),
+    removed: removedCandidates.filter((p) => roster.wasRemoved(p)).sort(),
+    epoch: roster.latestEpoch(),
+  }
+}
+
+const eventIds = (roster: Roster): string[] => [...roster.doc.getMap('events').keys()].sort()
+
+/**
+ * A and B are real nodes; "mallory" is a member whose keys the hostile node holds; "romeo" was
+ * a member and was removed by A. Returns what the hostile node knows.
+ */
+async function meshWithAHostileMember() {
+  const logA = recordingLogger()
+  const logB = recordingLogger()
+  const a = await startTestNode({ name: 'a', founder: true, logger: logA })
+  const b = await startTestNode({ name: 'b', logger: logB })
+  await b.mesh.join(a.mesh.invite(60_000).token)
+  const roster = a.mesh.roster() as Roster
+  const mallory = generateSeed()
+  const romeo = generateSeed()
+  roster.add(a.seed, { publicKey: publicKeyOf(mallory), name: 'mallory' }, clock.now())
+  roster.add(a.seed, { publicKey: publicKeyOf(romeo), name: 'romeo' }, clock.now())
+  /** Everything romeo could have known while it was a member. */
+  const beforeRemoval = eventIds(roster)
+  await a.mesh.remove(peerOfSeed(romeo))
+  await waitFor(() => connectedTo(a, b) && connectedTo(b, a) && [a, b].every((n) => n.mesh.roster()?.wasRemoved(peerOfSeed(romeo)) === true && n.mesh.roster()?.isMember(peerOfSeed(mallory)) === true && n.mesh.roster()?.latestEpoch() === 2), {
+    timeoutMs: 15_000,
+    what: 'a and b connected, both knowing mallory as a member and romeo as removed',
+  })
+  const agentSeed = (a.persisted.joined as JoinedMembership).agentSeed
+  return { a, b, logA, logB, mallory, romeo, agentSeed, meshId: roster.meshId, beforeRemoval }
+}
+
+function rosterEvent(seed: Uint8Array, meshId: string, over: Pick<RosterEventBody, 'type' | 'subject' | 'at' | 'deps'>): { id: string; bytes: Uint8Array } {
+  return encodeRosterEvent(seed, { v: 1, mesh: meshId, signer: toHex(publicKeyOf(seed)), ...over })
+}
+
+describe('a hostile member on the roster protocol', () => {
+  it('refuses a ground second genesis in a roster frame: both victims keep their roster, their membership and each other', async () => {
+    const { a, b, logA, logB, mallory, romeo, agentSeed, meshId } = await meshWithAHostileMember()
+    const victims = [a, b]
+    const removedCandidates = [peerOfSeed(romeo), peerOfSeed(mallory), a.mesh.peerId, b.mesh.peerId]
+    const before = victims.map((v) => ({ view: view(v.mesh.roster() as Roster, removedCandidates), events: eventIds(v.mesh.roster() as Roster) }))
+    expect(before[0]?.view.members).toEqual(['a', 'b', 'mallory'])
+
+    const realGenesis = [...(a.mesh.roster() as Roster).doc.getMap<Uint8Array>('events').values()].map((bytes) => decodeRosterEvent(bytes)).find((e) => e.body.type === 'genesis')
+    expect(realGenesis).toBeDefined()
+    const usurper = generateSeed()
+    const agentHex = toHex(publicKeyOf(agentSeed))
+    let fake = encodeRosterEvent(agentSeed, { v: 1, type: 'genesis', mesh: meshId, subject: { publicKey: toHex(publicKeyOf(usurper)), name: 'usurper' }, signer: agentHex, at: 0, deps: [] })
+    for (let at = 1; fake.id >= (realGenesis?.id ?? ''); at++) {
+      fake = encodeRosterEvent(agentSeed, { v: 1, type: 'genesis', mesh: meshId, subject: { publicKey: toHex(publicKeyOf(usurper)), name: 'usurper' }, signer: agentHex, at, deps: [] })
+    }
+    expect(fake.id < (realGenesis?.id ?? '')).toBe(true)
+
+    // The frame carries the victim's whole roster, as a member's push does, plus the fake
+    // genesis and an address record of mallory's that the victims do not hold yet.
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, (b.mesh.roster() as Roster).encodeState())
+    doc.getMap('events').set(fake.id, fake.bytes)
+    const records = createRosterRecords({ addresses: doc.getMap('addresses'), keys: doc.getMap('keys'), meshId, members: () => new Map(), removed: () => false, peerOf: (hex) => machinePeerId(fromHex(hex)) })
+    records.publishAddresses(mallory, ['/ip4/127.0.0.1/tcp/9'], clock.now())
+    const host = await hostileHost(mallory)
+    for (const victim of victims) await sendRosterFrame(host, victim, Y.encodeStateAsUpdate(doc))
+    doc.destroy()
+
+    const logs = [logA, logB]
+    await waitFor(
+      () => victims.every((v, i) => logs[i]?.logged('ROSTER_GENESIS_FOREIGN', peerOfSeed(mallory)) === true || view(v.mesh.roster() as Roster, removedCandidates).members.join() !== before[i]?.view.members.join()),
+      { timeoutMs: 10_000, what: 'each victim to refuse the frame or to act on it' },
+    )
+    for (const [i, victim] of victims.entries()) {
+      const roster = victim.mesh.roster() as Roster
+      expect(view(roster, removedCandidates), victim.name).toEqual(before[i]?.view)
+      expect(eventIds(roster), victim.name).toEqual(before[i]?.events)
+      expect(roster.addressesOf(peerOfSeed(mallory)), victim.name).toEqual([])
+      expect(victim.mesh.status(), victim.name).toMatchObject({ member: true, removed: false, members: 3 })
+      expect(logs[i]?.logged('ROSTER_GENESIS_FOREIGN', peerOfSeed(mallory)), victim.name).toBe(true)
+    }
+    expect(connectedTo(a, b) && connectedTo(b, a)).toBe(true)
+    // Still a working mesh: a change made on A reaches B.
+    const late = generateSeed()
+    ;(a.mesh.roster() as Roster).add(a.seed, { publicKey: publicKeyOf(late), name: 'late' }, clock.now())
+    await waitFor(() => b.mesh.roster()?.isMember(peerOfSeed(late)), { timeoutMs: 10_000, what: 'b to learn of a new member from a' })
+  })
+
+  it('lets nothing the removed machine signed count, whether its removal is in the event\'s past or not', async () => {
+    const { a, b, logA, logB, mallory, romeo, meshId, beforeRemoval } = await meshWithAHostileMember()
+    const victims = [a, b]
+    const removedCandidates = [peerOfSeed(romeo), peerOfSeed(mallory), a.mesh.peerId, b.mesh.peerId]
+    const before = victims.map((v) => view(v.mesh.roster() as Roster, removedCandidates))
+    const afterRemoval = eventIds(a.mesh.roster() as Roster)
+    const now = clock.now()
+    const newcomer = { publicKey: toHex(publicKeyOf(generateSeed())), name: 'newcomer' }
+    const forged = [
+      // Made to look concurrent with its removal: the deps leave the removal out.
+      rosterEvent(romeo, meshId, { type: 'add', subject: newcomer, at: now, deps: beforeRemoval }),
+      rosterEvent(romeo, meshId, { type: 'witness', subject: { publicKey: toHex(publicKeyOf(generateSeed())), name: 'watcher' }, at: now, deps: beforeRemoval }),
+      rosterEvent(romeo, meshId, { type: 'remove', subject: { publicKey: toHex(publicKeyOf(b.seed)), name: 'b' }, at: now, deps: beforeRemoval }),
+      rosterEvent(romeo, meshId, { type: 'remove', subject: { publicKey: toHex(publicKeyOf(mallory)), name: 'mallory' }, at: now, deps: beforeRemoval }),
+      // Signed after it learnt of its removal.
+      rosterEvent(romeo, meshId, { type: 'add', subject: newcomer, at: now, deps: afterRemoval }),
+      rosterEvent(romeo, meshId, { type: 'remove', subject: { publicKey: toHex(publicKeyOf(b.seed)), name: 'b' }, at: now, deps: afterRemoval }),
+    ]
+    const doc = new Y.Doc()
+    for (const event of forged) doc.getMap('events').set(event.id, event.bytes)
+    // Its own address record, and a mesh key epoch it made up, sealed to everyone and itself.
+    const everyone = new Map([a.seed, b.seed, mallory, romeo].map((s) => [toHex(publicKeyOf(s)), true]))
+    const records = createRosterRecords({ addresses: doc.getMap('addresses'), keys: doc.getMap('keys'), meshId, members: () => everyone, removed: () => false, peerOf: (hex) => machinePeerId(fromHex(hex)) })
+    records.publishAddresses(romeo, ['/ip4/127.0.0.1/tcp/9'], now)
+    records.publishMeshKey(romeo, generateMeshKey(3), now)
+    const host = await hostileHost(mallory)
+    await sendRosterFrame(host, b, Y.encodeStateAsUpdate(doc))
+    doc.destroy()
+
+    const forgedIds = forged.map((e) => e.id).sort()
+    // B keeps the events (a roster is the same wherever its events are), passes them on to A,
+    // and on both they count for nothing.
+    const changed = (): boolean => victims.some((v, i) => JSON.stringify(view(v.mesh.roster() as Roster, removedCandidates)) !== JSON.stringify(before[i]))
+    await waitFor(() => changed() || victims.every((v) => forgedIds.every((id) => v.mesh.roster()?.doc.getMap('events').has(id))), {
+      timeoutMs: 10_000,
+      what: 'the forged events on both victims, or a victim acting on them',
+    })
+    for (const [i, victim] of victims.entries()) {
+      const roster = victim.mesh.roster() as Roster
+      expect(view(roster, removedCandidates), victim.name).toEqual(before[i])
+      expect(roster.isParticipant(machinePeerId(fromHex(newcomer.publicKey))), victim.name).toBe(false)
+      expect(roster.addressesOf(peerOfSeed(romeo)), victim.name).toEqual([])
+      expect(victim.mesh.meshKeys().map((k) => k.epoch), victim.name).toEqual([1, 2])
+      expect(victim.mesh.status(), victim.name).toMatchObject({ member: true, removed: false, members: 3, witnesses: 0 })
+    }
+    expect(logB.logged('ROSTER_SIGNER_REMOVED', peerOfSeed(mallory))).toBe(true)
+    expect(logA.logged('ROSTER_SIGNER_REMOVED', b.mesh.peerId)).toBe(true)
+    expect(connectedTo(a, b) && connectedTo(b, a)).toBe(true)
+  })
+
+  it('cannot even connect with the removed machine\'s own keys', async () => {
+    const { a, romeo } = await meshWithAHostileMember()
+    const host = await hostileHost(romeo)
+    await expect(
+      host.libp2p.dialProtocol(multiaddr(a.mesh.host.addresses()[0] ?? ''), ROSTER_SYNC_PROTOCOL, { signal: AbortSignal.timeout(5000) }),
+    ).rejects.toThrow()
+  })
+
+  it('refuses a welcome whose roster carries a second genesis, and joins nothing', async () => {
+    const agentSeed = generateSeed()
+    const inviterSeed = generateSeed()
+    const roster = createRoster({ agentPublicKey: publicKeyOf(agentSeed) })
+    onTestFinished(() => roster.destroy())
+    roster.found(agentSeed, { publicKey: publicKeyOf(inviterSeed), name: 'inviter' }, clock.now())
+    const fake = encodeRosterEvent(agentSeed, { v: 1, type: 'genesis', mesh: roster.meshId, subject: { publicKey: toHex(publicKeyOf(generateSeed())), name: 'usurper' }, signer: toHex(publicKeyOf(agentSeed)), at: 1, deps: [] })
+    const doctored = (): Uint8Array => {
+      const doc = new Y.Doc()
+      Y.applyUpdate(doc, roster.encodeState())
+      doc.getMap('events').set(fake.id, fake.bytes)
+      const update = Y.encodeStateAsUpdate(doc)
+      doc.destroy()
+      return update
+    }
+    const host = await hostileHost(inviterSeed)
+    const inviter = createInviter({
+      clock,
+      logger: silentLogger,
+      machineSeed: inviterSeed,
+      membership: () => ({ roster: { ...roster, encodeState: doctored }, agentName: 'kira', agentSeed, meshKeys: () => [generateMeshKey(1)] }),
+      addresses: () => host.addresses(),
+      onJoined: () => undefined,
+    })
+    await host.libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection))
+    const b = await startTestNode({ name: 'b' })
+    await expect(b.mesh.join(inviter.invite(60_000).token)).rejects.toMatchObject({ code: 'PAIRING_WELCOME_INVALID' })
+    expect(b.persisted.joined).toBeNull()
+    expect(b.mesh.status()).toMatchObject({ member: false, meshId: null })
+    expect(b.store.updates).toEqual([])
+  })
+})
