@@ -258,6 +258,9 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
     // The frame that cannot be skipped and the flow rules broken are refusals too.
     if (err.name === 'InvalidDataLengthError' || err.name === 'InvalidDataLengthLengthError') {
       refuse(peerId, refusalOf(new SyncFrameTooLargeError(MAX_SYNC_FRAME, { cause: err }), null, null), 'sync frame over the limit refused; stream reset')
+    } else if (direction === 'inbound' && err.name === 'StreamBufferError') {
+      // libp2p's own 4 MiB read buffer overflowed: only a writer past its window gets there.
+      refuse(peerId, refusalOf(new SyncFlowViolationError('window-exceeded', 'the stream read buffer overflowed'), null, null), 'sync stream refused; stream reset')
     } else if (err instanceof SyncFlowViolationError || err instanceof SyncFrameMalformedError) {
       refuse(peerId, refusalOf(err, null, null), 'sync stream refused; stream reset')
     }
@@ -525,7 +528,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
       for (const peerId of mesh.connectedMembers()) {
         const l = link(peerId)
         const docs = DOC_NAMES.map((doc) => ({ doc, inSync: l.done.has(doc), behind: Math.max(0, (l.sent.get(doc) ?? 0) - (l.acked.get(doc) ?? 0)) }))
-        result[peerId] = health.state(peerId, { docs, linked: l.out !== null && l.in !== null, backoff: backoff.active(peerId, now), recentRefusals: backoff.recent(peerId, now) })
+        result[peerId] = health.state(peerId, { docs, streams: { outbound: l.out !== null, inbound: l.in !== null }, backoff: backoff.active(peerId, now), recentRefusals: backoff.recent(peerId, now) })
       }
       return result
     },

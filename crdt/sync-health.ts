@@ -39,6 +39,8 @@ export interface PeerSyncState {
   /** Why it fails or is backed off; null otherwise. */
   reason: string | null
   docs: Record<DocName, DocSyncState>
+  /** Whether our stream to the peer and its stream to us are up. */
+  streams: { outbound: boolean; inbound: boolean }
   /** This peer's frames and updates refused since the engine started, by code. */
   refused: Record<string, number>
   /** This peer's sync streams that ended under us (reset, failed, or never opened). */
@@ -58,7 +60,7 @@ export interface SyncHealth {
   linkUp(peerId: string): void
   state(
     peerId: string,
-    now: { docs: Array<{ doc: DocName; inSync: boolean; behind: number }>; linked: boolean; backoff: Backoff | null; recentRefusals: number },
+    now: { docs: Array<{ doc: DocName; inSync: boolean; behind: number }>; streams: { outbound: boolean; inbound: boolean }; backoff: Backoff | null; recentRefusals: number },
   ): PeerSyncState
   /** Refusals from every peer, by code. */
   totals(): Record<string, number>
@@ -121,7 +123,7 @@ export function createSyncHealth(): SyncHealth {
       if (now.backoff !== null) {
         state = 'backoff'
         reason = now.backoff.reason
-      } else if (r?.link != null && !now.linked) {
+      } else if (r?.link != null && !(now.streams.outbound && now.streams.inbound)) {
         state = 'failing'
         reason = `${r.link.code}: ${r.link.reason}`
       } else if (failingDoc !== undefined) {
@@ -131,7 +133,7 @@ export function createSyncHealth(): SyncHealth {
       } else {
         state = now.docs.every((d) => docs[d.doc]?.inSync === true) ? 'in-sync' : 'syncing'
       }
-      return { state, reason, docs, refused: { ...(r?.refused ?? {}) }, resets: r?.resets ?? 0, recentRefusals: now.recentRefusals, lastFailure: r?.lastFailure ?? null, backoff: now.backoff }
+      return { state, reason, docs, streams: { ...now.streams }, refused: { ...(r?.refused ?? {}) }, resets: r?.resets ?? 0, recentRefusals: now.recentRefusals, lastFailure: r?.lastFailure ?? null, backoff: now.backoff }
     },
     totals: () => ({ ...totals }),
   }

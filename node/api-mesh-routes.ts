@@ -22,6 +22,7 @@ function syncJson(s: PeerSyncState) {
     state: s.state,
     reason: s.reason,
     docs: Object.fromEntries(Object.entries(s.docs).map(([doc, d]) => [doc, { inSync: d.inSync, behind: d.behind, failure: failureJson(d.failure) }])),
+    streams: s.streams,
     refused: s.refused,
     resets: s.resets,
     recentRefusals: s.recentRefusals,

@@ -27,6 +27,7 @@ interface PeerSyncJson {
   state: 'in-sync' | 'syncing' | 'failing' | 'backoff'
   reason: string | null
   docs: Record<string, { inSync: boolean; behind: number; failure: { code: string; reason: string; at: string } | null }>
+  streams: { outbound: boolean; inbound: boolean }
   refused: Record<string, number>
   resets: number
   recentRefusals: number
