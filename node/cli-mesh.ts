@@ -39,7 +39,8 @@ interface PeerSyncJson {
 function describeSync(sync: PeerSyncJson | null, now: number): string {
   if (sync === null) return ''
   const lagging = Object.entries(sync.docs).filter(([, d]) => !d.inSync)
-  const progress = lagging.map(([doc, d]) => (d.behind > 0 ? `${doc} behind by ${d.behind}` : `${doc} syncing`)).join(', ')
+  const allSyncing = lagging.length === Object.keys(sync.docs).length && lagging.every(([, d]) => d.behind === 0)
+  const progress = allSyncing ? 'documents syncing' : lagging.map(([doc, d]) => (d.behind > 0 ? `${doc} behind by ${d.behind}` : `${doc} syncing`)).join(', ')
   const counts = [
     ...Object.entries(sync.refused).map(([code, n]) => `${n} refused (${code})`),
     ...(sync.resets > 0 ? [`${sync.resets} stream reset${sync.resets === 1 ? '' : 's'}`] : []),
