@@ -39,6 +39,7 @@ import {
 import { DOC_NAMES, isDocName, openUpdate, sealUpdate, updateId, type DocName } from './sealed-update.js'
 import { countsTowardBackoff, createSyncBackoff, type SyncBackoffOptions } from './sync-backoff.js'
 import { createSyncHealth, type PeerSyncState, type SyncFailure } from './sync-health.js'
+import { createSyncOutbox, type Batch } from './sync-outbox.js'
 import { createReassembler, type Reassembler, type ReassemblyLimits } from './sync-reassembly.js'
 import { MAX_SYNC_FRAME, MAX_SYNC_MESSAGE_BYTES, SYNC_PROTOCOL, decodeSyncMessage, refusedReason, type SyncMessage, type SyncPayloadKind } from './sync-protocol.js'
 import { createSyncReceiver, createSyncSender, type ControlMessage, type SyncReceiver, type SyncSender } from './sync-stream.js'
@@ -59,8 +60,10 @@ export interface SyncEngineOptions {
   ackDelayMs?: number
   /** How long opening our stream to a peer may take; default 10 s. */
   openTimeoutMs?: number
-  /** Wait before opening our stream again after it ended; default 1 s. */
+  /** Wait before opening our stream again after it ended, doubled on each failure in a row; default 1 s. */
   reopenDelayMs?: number
+  /** Longest such wait; default 60 s. */
+  maxReopenDelayMs?: number
   /** Bytes queued for one peer past which its stream is reset and resynced; default 256 MiB. */
   maxQueuedBytes?: number
   /** When a peer's sync is switched off for a while (sync-backoff.ts). */
@@ -90,6 +93,8 @@ interface PeerLink {
   received: Map<DocName, number>
   ackTimer: TimerHandle | null
   reopenTimer: TimerHandle | null
+  /** Our streams to the peer that ended in a row, without both streams being up in between. */
+  reopenFailures: number
   /**
    * Per document, the state vector of the peer's last step 1: it holds at least that much
    * (a document only grows). Cleared with the stream; absent means unknown (send everything).
@@ -98,17 +103,7 @@ interface PeerLink {
 }
 
 const SEEN_LIMIT = 50_000
-const MAX_BATCH_BYTES = 1024 * 1024
 const OPEN_ATTEMPTS = 5
-
-interface Batch {
-  doc: DocName
-  from: string | null
-  updates: Uint8Array[]
-  bytes: number
-  reaches: Map<number, number>
-  deletes: boolean
-}
 
 /** A refusal as the engine records it: its code, the error's short reason, and whether it concerns one document. */
 interface Refusal {
@@ -121,6 +116,7 @@ interface Refusal {
 export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOptions = {}): SyncEngine {
   const { mesh, documents, clock, logger } = deps
   const reopenDelayMs = options.reopenDelayMs ?? 1000
+  const maxReopenDelayMs = options.maxReopenDelayMs ?? 60_000
   const openTimeoutMs = options.openTimeoutMs ?? 10_000
   const links = new Map<string, PeerLink>()
   const seen = new Set<string>()
@@ -129,13 +125,11 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
   const backoffTimers = new Map<string, TimerHandle>()
   const unsubscribers: Array<() => void> = []
   let running = false
-  const outbox = new Map<string, Batch>()
-  let flushTimer: TimerHandle | null = null
 
   const link = (peerId: string): PeerLink => {
     let l = links.get(peerId)
     if (l === undefined) {
-      l = { out: null, opening: null, in: null, chain: Promise.resolve(), sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null, reopenTimer: null, holds: new Map() }
+      l = { out: null, opening: null, in: null, chain: Promise.resolve(), sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null, reopenTimer: null, reopenFailures: 0, holds: new Map() }
       links.set(peerId, l)
     }
     return l
@@ -176,7 +170,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
     for (const doc of DOC_NAMES) sendControl(peerId, { type: 'step1', doc, stateVector: Y.encodeStateVector(documents.doc(doc)) })
   }
 
-  const sendBatch = ({ doc, from, updates, reaches, deletes }: Batch): void => {
+  const sendBatch = ({ doc, from, merged, reaches, deletes }: Batch): void => {
     // A peer whose known state already reaches every struct of the batch gets nothing: in a
     // full mesh that is every peer but the writer's for a relayed update.
     const targets = mesh.connectedMembers().filter((p) => {
@@ -184,20 +178,14 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
       return p !== from && l?.out != null && (deletes || !covers(l.holds.get(doc), reaches))
     })
     if (targets.length === 0) return
-    const box = sealed(doc, mergeInRounds(updates))
+    const box = sealed(doc, merged())
     if (box === null) return
     for (const peerId of targets) {
       const l = link(peerId)
       if (l.out !== null && sendData(peerId, l.out, 'update', doc, box)) l.sent.set(doc, (l.sent.get(doc) ?? 0) + 1)
     }
   }
-
-  const flush = (): void => {
-    flushTimer = null
-    const batches = [...outbox.values()]
-    outbox.clear()
-    for (const batch of batches) sendBatch(batch)
-  }
+  const outbox = createSyncOutbox({ clock, send: sendBatch })
 
   const scheduleAck = (peerId: string, l: PeerLink): void => {
     if (l.ackTimer !== null) return
@@ -273,10 +261,13 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
     logger.warn({ code: reset.code, peerId, direction, cause: (err as { code?: unknown }).code ?? err.name, err: err.message }, 'sync stream reset')
     const l = link(peerId)
     if (direction === 'outbound' && l.reopenTimer === null && backoff.active(peerId, clock.now()) === null) {
+      // A peer that keeps resetting our stream (one that has backed us off, say) is tried less and less often.
+      const delay = Math.min(maxReopenDelayMs, reopenDelayMs * 2 ** Math.min(l.reopenFailures, 20))
+      l.reopenFailures++
       l.reopenTimer = clock.setTimeout(() => {
         l.reopenTimer = null
         if (running && connected(peerId)) void openOutbound(peerId)
-      }, reopenDelayMs)
+      }, delay)
     }
   }
 
@@ -420,6 +411,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
     if (l.out !== null) {
       sendStep1(peerId)
       health.linkUp(peerId)
+      l.reopenFailures = 0
     } else void openOutbound(peerId)
     const end = await receiver.ended
     reassembler.clear()
@@ -448,7 +440,10 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
           l.holds.clear()
           l.sent.clear()
           l.acked.clear()
-          if (l.in !== null) health.linkUp(peerId)
+          if (l.in !== null) {
+            health.linkUp(peerId)
+            l.reopenFailures = 0
+          }
           sendStep1(peerId)
           void sender.ended.then((end) => {
             if (l.out === sender) {
@@ -489,32 +484,12 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
         mesh.on('keys:change', () => {
           for (const peerId of mesh.connectedMembers()) if (links.get(peerId)?.out != null) sendStep1(peerId)
         }),
-        documents.onUpdate(({ doc, update, from, reaches, deletes }) => {
-          // Coalesce a burst: updates of one document from one origin, merged and sealed once
-          // per tick, so a thousand quick writes cost the peers one open, one apply, one commit.
-          const key = `${doc}|${from ?? ''}`
-          const queued = outbox.get(key)
-          if (queued === undefined) outbox.set(key, { doc, from, updates: [update], bytes: update.length, reaches: new Map(reaches), deletes })
-          else {
-            queued.updates.push(update)
-            queued.bytes += update.length
-            raise(queued.reaches, reaches)
-            queued.deletes ||= deletes
-            // Keep each sealed update small: it is merged and opened in one go.
-            if (queued.bytes >= MAX_BATCH_BYTES) {
-              outbox.delete(key)
-              sendBatch(queued)
-            }
-          }
-          flushTimer ??= clock.setTimeout(flush, 0)
-        }),
+        documents.onUpdate((u) => outbox.add(u)),
       )
       for (const peerId of mesh.connectedMembers()) void openOutbound(peerId)
     },
     stop() {
       running = false
-      flushTimer?.cancel()
-      flushTimer = null
       outbox.clear()
       for (const off of unsubscribers.splice(0)) off()
       for (const timer of backoffTimers.values()) timer.cancel()
@@ -550,27 +525,3 @@ function covers(holds: Map<number, number> | undefined, reaches: Map<number, num
   return true
 }
 
-/** Raises state vector `to` to at least `reaches`. */
-function raise(to: Map<number, number>, reaches: Map<number, number>): void {
-  for (const [client, clock] of reaches) if ((to.get(client) ?? 0) < clock) to.set(client, clock)
-}
-
-const MERGE_FAN_IN = 32
-
-/**
- * Y.mergeUpdates of many updates, merged MERGE_FAN_IN at a time and then the results: Yjs
- * re-sorts its list of update readers at every gap between clock runs, so one call over the
- * ten thousand single-entry updates of a burst was quadratic and took seconds.
- */
-function mergeInRounds(updates: Uint8Array[]): Uint8Array {
-  let round = updates
-  while (round.length > 1) {
-    const next: Uint8Array[] = []
-    for (let i = 0; i < round.length; i += MERGE_FAN_IN) {
-      const group = round.slice(i, i + MERGE_FAN_IN)
-      next.push(group.length === 1 ? (group[0] as Uint8Array) : Y.mergeUpdates(group))
-    }
-    round = next
-  }
-  return round[0] as Uint8Array
-}
