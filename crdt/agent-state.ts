@@ -13,7 +13,7 @@ import { createMemoryModel, type MemoryModel } from './memory-model.js'
 import { createRelationshipsModel, type RelationshipsModel } from './relationships-model.js'
 import { createSecretsModel, type SecretsModel } from './secrets-model.js'
 import type { StateDb } from './state-db.js'
-import { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './sync-engine.js'
+import { createSyncEngine, type SyncEngine } from './sync-engine.js'
 
 export interface AgentStateDeps {
   mesh: Mesh
@@ -35,7 +35,7 @@ export interface AgentState {
 }
 
 /** Needs a machine that is a member (it holds mesh keys); throws MESH_NOT_MEMBER otherwise. */
-export function createAgentState(deps: AgentStateDeps, options: { compactAfter?: number; sync?: SyncEngineOptions } = {}): AgentState {
+export function createAgentState(deps: AgentStateDeps, options: { compactAfter?: number } = {}): AgentState {
   const { mesh } = deps
   const meshId = mesh.status().meshId
   if (meshId === null || mesh.meshKeys().length === 0) {
@@ -61,7 +61,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
   const memory = createMemoryModel(documents.doc('memory'))
   // Filled in the background once started, not here (see memory-index.ts).
   const memoryIndex = createMemoryIndex({ model: memory })
-  const sync = createSyncEngine({ mesh, documents, clock: deps.clock, logger: deps.logger, meshId }, options.sync)
+  const sync = createSyncEngine({ mesh, documents, clock: deps.clock, logger: deps.logger, meshId })
   let offKeys: (() => void) | null = null
 
   return {
