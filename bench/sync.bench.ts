@@ -17,6 +17,7 @@ const WRITES = Number(process.env.BENCH_SYNC_WRITES ?? 1000)
 const CATCHUP = Number(process.env.BENCH_SYNC_CATCHUP ?? 10_000)
 const SUSTAINED = Number(process.env.BENCH_SYNC_SUSTAINED ?? 20_000)
 const SEARCH_ENTRIES = Number(process.env.BENCH_SEARCH_ENTRIES ?? 100_000)
+const LARGE_MIB = Number(process.env.BENCH_SYNC_LARGE_MIB ?? 50)
 
 type Node = BenchNode & { db: StateDb | null; state: AgentState | null; dbPath: string }
 
@@ -94,6 +95,20 @@ try {
   await startState(c)
   await until(() => (c.state?.memory.size() ?? 0) >= target)
   report('sync', `catch_up_${CATCHUP}_entries`, performance.now() - t2, 'ms')
+
+  // Large catch-up: c is away while a's memory grows by LARGE_MIB of 20,000-character
+  // entries; its step 2 goes out in 1 MiB chunks under the flow window.
+  stopState(c)
+  await c.mesh.stop()
+  const big = 'lorem ipsum dolor sit amet '.repeat(740)
+  const entries = Math.ceil((LARGE_MIB * 1024 * 1024) / big.length)
+  const largeTarget = sa.memory.size() + entries
+  for (let i = 0; i < entries; i++) sa.memory.add({ text: `${i} ${big}`, topic: 'large', author: a.mesh.peerId }, i)
+  const t7 = performance.now()
+  await startMesh(c)
+  await startState(c)
+  await until(() => (c.state?.memory.size() ?? 0) >= largeTarget, 600_000)
+  report('sync', `catch_up_${LARGE_MIB}_mib_document`, performance.now() - t7, 'ms')
 
   for (const n of [a, b, c]) {
     stopState(n)

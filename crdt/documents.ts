@@ -32,8 +32,12 @@ export interface DocumentUpdate {
 
 export interface Documents {
   doc(name: DocName): Y.Doc
-  /** Applies a peer's (already opened) update; it is stored and passed on to listeners. */
-  applyRemote(name: DocName, update: Uint8Array, peerId: string): void
+  /**
+   * Applies a peer's (already opened) update; it is stored and passed on to listeners. May
+   * take time (the caller awaits it, a peer's updates one at a time) and may refuse the update
+   * with SyncUpdateRejectedError.
+   */
+  applyRemote(name: DocName, update: Uint8Array, peerId: string): void | Promise<void>
   /** Fires after every stored update, local or remote. Returns unsubscribe. */
   onUpdate(fn: (u: DocumentUpdate) => void): () => void
   /** Rows refused while loading (they fail to open under every key this machine holds). */

@@ -96,3 +96,112 @@ export class SecretNotFoundError extends CrdtError {
     this.secret = secret
   }
 }
+
+/**
+ * A sync frame longer than MAX_SYNC_FRAME reached the stream: it cannot be skipped (its bytes
+ * are the rest of the stream), so the stream is reset.
+ */
+export class SyncFrameTooLargeError extends CrdtError {
+  readonly limit: number
+  constructor(limit: number, options?: { cause?: unknown }) {
+    super('SYNC_FRAME_TOO_LARGE', `a sync frame is longer than the ${limit}-byte limit`, options)
+    this.limit = limit
+  }
+}
+
+/** A chunk of a split step 2 or update broke the reassembly rules; the message it belongs to is dropped. */
+export class SyncChunkRefusedError extends CrdtError {
+  readonly reason: 'unknown-message' | 'duplicate-message' | 'too-many-messages' | 'too-large' | 'out-of-order' | 'mismatch' | 'overrun' | 'short'
+  readonly doc: string
+  readonly messageId: number
+  constructor(reason: SyncChunkRefusedError['reason'], doc: string, messageId: number, detail: string) {
+    super('SYNC_CHUNK_REFUSED', `chunk of message ${messageId} for ${doc} refused (${reason}): ${detail}`)
+    this.reason = reason
+    this.doc = doc
+    this.messageId = messageId
+  }
+}
+
+/** A peer broke the flow control of a sync stream (wrote past its window, or credited more than was sent). */
+export class SyncFlowViolationError extends CrdtError {
+  readonly reason: 'window-exceeded' | 'credit-exceeded' | 'wrong-direction'
+  constructor(reason: SyncFlowViolationError['reason'], detail: string) {
+    super('SYNC_FLOW_VIOLATION', `sync flow control broken (${reason}): ${detail}`)
+    this.reason = reason
+  }
+}
+
+/** A step 2 or update of ours is larger than MAX_SYNC_MESSAGE_BYTES: it cannot be sent. */
+export class SyncMessageTooLargeError extends CrdtError {
+  readonly doc: string
+  readonly bytes: number
+  readonly limit: number
+  constructor(doc: string, bytes: number, limit: number) {
+    super('SYNC_MESSAGE_TOO_LARGE', `a sync message of ${bytes} bytes for ${doc} is over the ${limit}-byte limit`)
+    this.doc = doc
+    this.bytes = bytes
+    this.limit = limit
+  }
+}
+
+/** A sync stream ended other than by our own choice: reset by the peer, closed under us, or failed. */
+export class SyncStreamResetError extends CrdtError {
+  readonly peerId: string
+  readonly direction: 'inbound' | 'outbound'
+  constructor(peerId: string, direction: 'inbound' | 'outbound', detail: string, options?: { cause?: unknown }) {
+    super('SYNC_STREAM_RESET', `the ${direction} sync stream with ${peerId} ended: ${detail}`, options)
+    this.peerId = peerId
+    this.direction = direction
+  }
+}
+
+/** A peer took so little of what we sent that our queue for it passed its bound; its stream is reset and resynced. */
+export class SyncSendQueueFullError extends CrdtError {
+  readonly bytes: number
+  constructor(bytes: number, limit: number) {
+    super('SYNC_SEND_QUEUE_FULL', `${bytes} bytes queued for a peer, over the ${limit}-byte bound`)
+    this.bytes = bytes
+  }
+}
+
+/** Applying an opened, accepted update failed on this machine (not the peer's fault). */
+export class SyncApplyFailedError extends CrdtError {
+  readonly doc: string
+  constructor(doc: string, options?: { cause?: unknown }) {
+    super('SYNC_APPLY_FAILED', `applying an update to ${doc} failed`, options)
+    this.doc = doc
+  }
+}
+
+/** A peer told us it refused our step 2 or update for a document (a REFUSED frame). */
+export class SyncRefusedByPeerError extends CrdtError {
+  readonly doc: string
+  readonly peerCode: string
+  constructor(doc: string, peerCode: string, reason: string) {
+    super('SYNC_REFUSED_BY_PEER', `the peer refused our ${doc} update: ${peerCode}${reason === '' ? '' : ` (${reason})`}`)
+    this.doc = doc
+    this.peerCode = peerCode
+  }
+}
+
+/** A peer's updates were refused too often: its sync is off until `until`. */
+export class SyncPeerBackedOffError extends CrdtError {
+  readonly peerId: string
+  readonly until: number
+  readonly times: number
+  constructor(peerId: string, until: number, times: number, reason: string) {
+    super('SYNC_PEER_BACKED_OFF', `sync with ${peerId} is off until ${new Date(until).toISOString()} (backoff ${times}): ${reason}`)
+    this.peerId = peerId
+    this.until = until
+    this.times = times
+  }
+}
+
+/** Our sync stream to a peer could not be opened after several attempts; the next connection tries again. */
+export class SyncOpenFailedError extends CrdtError {
+  readonly peerId: string
+  constructor(peerId: string, options?: { cause?: unknown }) {
+    super('SYNC_OPEN_FAILED', `could not open the sync stream to ${peerId}`, options)
+    this.peerId = peerId
+  }
+}

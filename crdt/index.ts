@@ -14,10 +14,20 @@ export { CrdtError, StateDbOpenError, StateDbTooNewError } from './errors.js'
 export { createSqliteRosterStore } from './roster-store.js'
 export { createAgentState } from './agent-state.js'
 export type { AgentState, AgentStateDeps } from './agent-state.js'
-export type { DocSyncState, SyncEngine } from './sync-engine.js'
+export type { DocSyncState, PeerSyncState, SyncEngine, SyncEngineOptions, SyncFailure } from './sync-engine.js'
+export type { SyncBackoffOptions } from './sync-backoff.js'
 export type { DocName } from './sealed-update.js'
 export { DOC_NAMES, openUpdate, sealUpdate } from './sealed-update.js'
-export { SYNC_PROTOCOL, decodeSyncMessage, encodeSyncMessage } from './sync-protocol.js'
+export {
+  MAX_SYNC_FRAME,
+  MAX_SYNC_MESSAGE_BYTES,
+  SYNC_PROTOCOL,
+  SYNC_WINDOW_BYTES,
+  decodeSyncMessage,
+  encodeSyncMessage,
+  encodeSyncMessageFrame,
+  syncFrameCount,
+} from './sync-protocol.js'
 export type { MemoryEntry, MemoryModel } from './memory-model.js'
 export type { MemoryIndex, SearchResult } from './memory-index.js'
 export { MEMORY_SEARCH_LIMITS } from './memory-index.js'
@@ -30,7 +40,17 @@ export {
   ModelInputInvalidError,
   PersonNotFoundError,
   SecretNotFoundError,
+  SyncApplyFailedError,
+  SyncChunkRefusedError,
+  SyncFlowViolationError,
   SyncFrameMalformedError,
+  SyncFrameTooLargeError,
+  SyncMessageTooLargeError,
+  SyncOpenFailedError,
+  SyncPeerBackedOffError,
+  SyncRefusedByPeerError,
+  SyncSendQueueFullError,
+  SyncStreamResetError,
   SyncUpdateRejectedError,
 } from './errors.js'
 export { createSqliteTermStore } from './term-store.js'

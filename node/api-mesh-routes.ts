@@ -1,5 +1,6 @@
 /** Mesh routes of the local API: status, peers, invitations, joining, removal, leaving. */
 import type { FastifyInstance } from 'fastify'
+import type { PeerSyncState, SyncFailure } from '../crdt/index.js'
 import type { Mesh } from '../mesh/index.js'
 
 const MIN_TTL_MS = 60_000
@@ -8,8 +9,26 @@ const MAX_TTL_MS = 7 * 24 * 60 * 60_000
 export interface MeshRoutesDeps {
   /** Runs after a successful join, before the answer (starts the agent's documents). */
   afterJoin(): Promise<void>
-  /** Per connected peer, per document: in sync, and how many of our updates it has not acknowledged. */
-  syncStatus(): Record<string, Record<string, { inSync: boolean; behind: number }>>
+  /** Per connected peer: how its sync goes, per document, and why it fails if it does. */
+  syncStatus(): Record<string, PeerSyncState>
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+const failureJson = (f: SyncFailure | null) => (f === null ? null : { code: f.code, reason: f.reason, at: iso(f.at) })
+
+/** A peer's sync as `GET /mesh/status` shows it (README, `instar mesh status`): times as ISO strings. */
+function syncJson(s: PeerSyncState) {
+  return {
+    state: s.state,
+    reason: s.reason,
+    docs: Object.fromEntries(Object.entries(s.docs).map(([doc, d]) => [doc, { inSync: d.inSync, behind: d.behind, failure: failureJson(d.failure) }])),
+    streams: s.streams,
+    refused: s.refused,
+    resets: s.resets,
+    recentRefusals: s.recentRefusals,
+    lastFailure: failureJson(s.lastFailure),
+    backoff: s.backoff === null ? null : { until: iso(s.backoff.until), times: s.backoff.times, reason: s.backoff.reason },
+  }
 }
 
 export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: MeshRoutesDeps): void {
@@ -21,7 +40,7 @@ export function registerMeshRoutes(fastify: FastifyInstance, mesh: Mesh, deps: M
     return {
       ...status,
       leader: { peerId: leader.leader, term: leader.term, mode: leader.mode },
-      peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, role: p.role, connected: p.connected, self: p.self, sync: sync[p.peerId] ?? null })),
+      peers: peers.map((p) => ({ name: p.name, peerId: p.peerId, role: p.role, connected: p.connected, self: p.self, sync: sync[p.peerId] === undefined ? null : syncJson(sync[p.peerId] as PeerSyncState) })),
     }
   })
 

@@ -22,11 +22,44 @@ function describeMode(mode: string): string {
   }
 }
 
-function describeSync(sync: Record<string, { inSync: boolean; behind: number }> | null): string {
+/** A peer's sync as GET /mesh/status gives it (node/api-mesh-routes.ts). */
+interface PeerSyncJson {
+  state: 'in-sync' | 'syncing' | 'failing' | 'backoff'
+  reason: string | null
+  docs: Record<string, { inSync: boolean; behind: number; failure: { code: string; reason: string; at: string } | null }>
+  streams: { outbound: boolean; inbound: boolean }
+  refused: Record<string, number>
+  resets: number
+  recentRefusals: number
+  lastFailure: { code: string; reason: string; at: string } | null
+  backoff: { until: string; times: number; reason: string } | null
+}
+
+/** The end of a peer's line in `mesh status`, and the lines under it when its sync fails. */
+function describeSync(sync: PeerSyncJson | null, now: number): string {
   if (sync === null) return ''
-  const lagging = Object.entries(sync).filter(([, s]) => !s.inSync)
-  if (lagging.length === 0) return '  documents in sync'
-  return `  ${lagging.map(([doc, s]) => (s.behind > 0 ? `${doc} behind by ${s.behind}` : `${doc} syncing`)).join(', ')}`
+  const lagging = Object.entries(sync.docs).filter(([, d]) => !d.inSync)
+  const allSyncing = lagging.length === Object.keys(sync.docs).length && lagging.every(([, d]) => d.behind === 0)
+  const progress = allSyncing ? 'documents syncing' : lagging.map(([doc, d]) => (d.behind > 0 ? `${doc} behind by ${d.behind}` : `${doc} syncing`)).join(', ')
+  const counts = [
+    ...Object.entries(sync.refused).map(([code, n]) => `${n} refused (${code})`),
+    ...(sync.resets > 0 ? [`${sync.resets} stream reset${sync.resets === 1 ? '' : 's'}`] : []),
+  ].join(', ')
+  const detail = (lines: string[]): string => lines.map((l) => `\n      ${l}`).join('')
+  switch (sync.state) {
+    case 'in-sync':
+      return `  documents in sync${counts === '' ? '' : detail([counts])}`
+    case 'syncing':
+      return `  ${progress}${counts === '' ? '' : detail([counts])}`
+    case 'failing': {
+      const failures = Object.entries(sync.docs).flatMap(([doc, d]) => (d.failure === null ? [] : [`${doc}: ${d.failure.code} (${d.failure.reason})`]))
+      return `  sync failing: ${sync.reason ?? 'unknown'}${detail([...failures.filter((f) => f !== sync.reason), ...(progress === '' ? [] : [progress]), ...(counts === '' ? [] : [counts])])}`
+    }
+    case 'backoff': {
+      const left = sync.backoff === null ? 0 : Math.max(0, Date.parse(sync.backoff.until) - now)
+      return `  sync off for ${formatDuration(left)} more (backoff ${sync.backoff?.times ?? 1}): ${sync.reason ?? 'too many refusals'}${counts === '' ? '' : detail([counts])}`
+    }
+  }
 }
 
 /** Parses "15m", "2h", "90s", "1d" or plain milliseconds. */
@@ -129,17 +162,18 @@ export function registerMesh(program: Command): void {
       pendingInvitations: number
       meshKeyEpoch: number
       leader: { peerId: string | null; term: number; mode: string }
-      peers: Array<{ name: string; peerId: string; role: string; connected: boolean; self: boolean; sync: Record<string, { inSync: boolean; behind: number }> | null }>
+      peers: Array<{ name: string; peerId: string; role: string; connected: boolean; self: boolean; sync: PeerSyncJson | null }>
     }>('/mesh/status')
     out.result(s, () => {
       if (s.agent === null) return 'not in a mesh yet: join one with "instar mesh pair <invitation>"'
       if (s.removed) return `this machine was removed from the mesh of ${s.agent.name}`
+      const now = createSystemClock().now()
       return [
         `agent        ${s.agent.name}${s.witness ? ' (this machine is its witness)' : ''}`,
         `mesh         ${s.meshId ?? ''}`,
         `members      ${s.members}${s.witnesses > 0 ? ` and ${s.witnesses} witness` : ''} (${s.connected} connected to this machine)`,
         ...s.peers.map(
-          (p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}${p.role === 'witness' ? ' (witness)' : ''}${describeSync(p.sync)}`,
+          (p) => `  ${p.connected ? '●' : '○'} ${p.name}${p.self ? ' (this machine)' : ''}${p.role === 'witness' ? ' (witness)' : ''}${describeSync(p.sync, now)}`,
         ),
         `leader       ${s.peers.find((p) => p.peerId === s.leader.peerId)?.name ?? 'none'} (term ${s.leader.term}, ${describeMode(s.leader.mode)})`,
         ...(s.witness ? [] : [`invitations  ${s.pendingInvitations} open`, `mesh key     epoch ${s.meshKeyEpoch}`]),

@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { generateMeshKey } from '../../identity/index.js'
-import { SYNC_PROTOCOL, encodeSyncMessage, openUpdate, sealUpdate } from '../../crdt/index.js'
+import { MAX_SYNC_FRAME, SYNC_PROTOCOL, encodeSyncMessage, openUpdate, sealUpdate } from '../../crdt/index.js'
 import { frameStream } from '../../mesh/index.js'
 import { withState } from '../support/agent-state.js'
 import { connectedTo, startTestNode } from '../support/mesh-nodes.js'
@@ -33,7 +33,7 @@ describe('sync refusals', () => {
     if (key === undefined) throw new Error('no key')
     // b acts as a hostile member: it writes raw frames on its own sync stream to a.
     const stream = await b.mesh.host.libp2p.dialProtocol(multiaddr(a.mesh.host.addresses()[0] ?? ''), SYNC_PROTOCOL)
-    const frames = frameStream(stream, 16 * 1024 * 1024)
+    const frames = frameStream(stream, MAX_SYNC_FRAME)
     const good = sealUpdate(key, meshId, 'memory', memoryUpdate('replayed'))
     const tampered = sealUpdate(key, meshId, 'memory', memoryUpdate('tampered'))
     tampered[tampered.length - 3] = (tampered[tampered.length - 3] ?? 0) ^ 0xff
@@ -43,7 +43,7 @@ describe('sync refusals', () => {
     await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: tampered }))
     await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: wrongEpoch }))
     await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: otherDoc }))
-    await frames.write(new Uint8Array([1, 3, 200, 1, 2]))
+    await frames.write(new Uint8Array([2, 3, 200, 1, 2]))
     await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: good }))
     await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: good }))
     const last = sealUpdate(key, meshId, 'memory', memoryUpdate('after all that'))
