@@ -206,20 +206,21 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
           refuse('SYNC_UPDATE_REJECTED', { peerId, reason: 'replay', doc }, 'replayed sealed update refused')
           return
         }
-        let opened: { update: Uint8Array; known?: true }
+        let opened: { update: Uint8Array }
         try {
           // A step 2 carries what a peer lacks, which after a long absence is a large part of
           // the document: allow it the whole frame.
-          const knownState = stateVectorOf(documents.doc(doc))
-          opened = openUpdate(keyFor, deps.meshId, doc, message.sealed, { knownState, ...(message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {}) })
+          opened = openUpdate(keyFor, deps.meshId, doc, message.sealed, message.type === 'step2' ? { maxBytes: MAX_SYNC_FRAME } : {})
         } catch (err) {
           refuse((err as { code?: string }).code ?? 'SYNC_UPDATE_REJECTED', { peerId, reason: (err as { reason?: string }).reason, doc }, 'sealed update refused')
           return
         }
         if (seen.size >= SEEN_LIMIT) seen.clear()
         seen.add(uid)
-        // Already held (a second peer's step 2, say): applying it would change nothing.
-        if (opened.known !== true) documents.applyRemote(doc, opened.update, peerId)
+        // Checked, and skipped when already held, by applyRemote.
+        documents.applyRemote(doc, opened.update, peerId).catch((err: { code?: string; reason?: string }) => {
+          refuse(err.code ?? 'SYNC_UPDATE_REJECTED', { peerId, reason: err.reason, doc }, 'remote update refused')
+        })
         if (message.type === 'step2') void send(peerId, { type: 'done', doc })
         else {
           l.received.set(doc, (l.received.get(doc) ?? 0) + 1)
@@ -321,13 +322,6 @@ export function createSyncEngine(deps: SyncEngineDeps, options: { ackDelayMs?: n
     },
     refused: () => ({ ...refusals }),
   }
-}
-
-/** The document's state vector as a map, read from its store (not encoded to bytes and decoded back). */
-function stateVectorOf(doc: Y.Doc): Map<number, number> {
-  const vector = new Map<number, number>()
-  for (const client of doc.store.clients.keys()) vector.set(client, Y.getState(doc.store, client))
-  return vector
 }
 
 /** Whether state vector `holds` reaches every clock of `reaches`; an unknown state never does. */
