@@ -44,8 +44,8 @@ export const REMOTE_APPLY_DEFAULTS: RemoteApplyOptions = Object.freeze({
   maxItemSteps: 100_000,
   maxDeleteSteps: 4_000_000,
   maxApplyMs: 120_000,
-  turnMs: 10,
-  sliceMs: 5,
+  turnMs: 20,
+  sliceMs: 10,
 })
 
 export interface RemoteApplyDeps {
