@@ -244,6 +244,34 @@ describe('shapes no model writes are refused as schema', () => {
   })
 })
 
+describe('every root of every schema refuses what it does not hold', () => {
+  for (const doc of ['memory', 'relationships', 'jobs', 'secrets'] as const) {
+    for (const [root, spec] of Object.entries(DOC_SCHEMAS[doc].roots)) {
+      it(`${doc}/${root}: a key over ${spec.maxKeyLength}, a sequence insert, text, and the wrong kind of value`, async () => {
+        const schema = DOC_SCHEMAS[doc]
+        const refused = async (fn: (d: Y.Doc) => void): Promise<string> => reasonOf(new Y.Doc(), schema, change(null, fn))
+        const fine = spec.value.kind === 'plain' ? 'v' : new Y.Map()
+        expect(await refused((d) => d.getMap(root).set('k'.repeat(spec.maxKeyLength + 1), fine))).toBe('schema')
+        expect(await refused((d) => d.getArray(root).insert(0, ['v']))).toBe('schema')
+        expect(await refused((d) => d.getMap(root).set('k', new Y.Text('v')))).toBe('schema')
+        if (spec.value.kind === 'plain') {
+          expect(await refused((d) => d.getMap(root).set('k', new Y.Map()))).toBe('schema')
+          expect(await refused((d) => d.getMap(root).set('k', 'x'.repeat((spec.value as { maxSize: number }).maxSize + 1)))).toBe('schema')
+        } else {
+          const { fields, maxSize } = spec.value
+          expect(await refused((d) => d.getMap(root).set('k', 'plain'))).toBe('schema')
+          expect(await refused((d) => d.getMap(root).set('k', new Y.Map()).set('not-a-field', 1))).toBe('schema')
+          expect(await refused((d) => d.getMap(root).set('k', new Y.Map()).set(fields[0] as string, 'x'.repeat(maxSize + 1)))).toBe('schema')
+          // The same record with a field it has is fine.
+          await apply(new Y.Doc(), schema, change(null, (d) => d.getMap(root).set('k', new Y.Map()).set(fields[0] as string, 'x')))
+        }
+        await apply(new Y.Doc(), schema, change(null, (d) => d.getMap(root).set('k'.repeat(spec.maxKeyLength), spec.value.kind === 'plain' ? 'v' : new Y.Map())))
+        expect(await refused((d) => d.getMap(`${root}-other`).set('k', 'v'))).toBe('schema')
+      })
+    }
+  }
+})
+
 describe('dependencies', () => {
   it('refuses an update whose earlier structs are missing as missing-dependency, and applies it once they are there', async () => {
     const source = new Y.Doc()
