@@ -57,7 +57,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
     // long logs; the documents compact from the loaded Y.Doc instead (createDocuments).
     { compactAfter: Number.MAX_SAFE_INTEGER },
   )
-  const documents = createDocuments({ store, logger: deps.logger }, options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter })
+  const documents = createDocuments({ store, logger: deps.logger, clock: deps.clock }, options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter })
   const memory = createMemoryModel(documents.doc('memory'))
   // Filled in the background once started, not here (see memory-index.ts).
   const memoryIndex = createMemoryIndex({ model: memory })

@@ -129,7 +129,7 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     }
     const sealed = sealUpdate(deps.currentKey(), meshId, doc, state)
     try {
-      openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, ownLog: true })
+      openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY })
     } catch (err) {
       if (err instanceof SyncUpdateRejectedError && err.reason === 'malformed') {
         throw new ModelInputInvalidError('state', 'is not a Yjs update')
@@ -198,7 +198,7 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
       // The snapshot is authenticated and may be far larger than a peer's update: no size cap.
       const open = (seq: number, sealed: Uint8Array): void => {
         try {
-          updates.push(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, ownLog: true }).update)
+          updates.push(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY }).update)
         } catch (err) {
           refused.push(describeRefusal(seq, err))
         }

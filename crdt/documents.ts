@@ -3,11 +3,36 @@
  * update log at start. Every update, local or remote, is appended to the log in the same
  * synchronous step in which Yjs reports it, so a local write has committed (is acknowledged)
  * by the time the model call that made it returns.
+ *
+ * A peer's update is checked against the document's schema, its dependencies and its cost
+ * before any of it is applied, and applied in slices across turns of the event loop
+ * (remote-apply.ts). Remote updates of one document are applied one after the other, in the
+ * order they were handed in; local writes go straight in, between two slices if need be:
+ * each slice is a transaction of its own, stored and passed to the listeners like any other.
  */
 import * as Y from 'yjs'
-import type { MeshLogger } from '../mesh/index.js'
+import type { Clock, MeshLogger } from '../mesh/index.js'
 import type { DocumentStore } from './document-store.js'
+import { DocumentsClosedError, SyncUpdateRejectedError } from './errors.js'
+import { JOBS_SCHEMA } from './jobs-model.js'
+import { MEMORY_SCHEMA } from './memory-model.js'
+import { RELATIONSHIPS_SCHEMA } from './relationships-model.js'
+import { createRemoteApplier, type RemoteApplyOptions } from './remote-apply.js'
 import { DOC_NAMES, type DocName } from './sealed-update.js'
+import { SECRETS_SCHEMA } from './secrets-model.js'
+import { EMPTY_SCHEMA, type DocumentSchema } from './update-schema.js'
+
+/**
+ * The schema of each document, declared by its model. `channels` has no model yet, so no
+ * peer may add anything to it; its model will declare its schema as the others do.
+ */
+export const DOC_SCHEMAS: Readonly<Record<DocName, DocumentSchema>> = Object.freeze({
+  memory: MEMORY_SCHEMA,
+  relationships: RELATIONSHIPS_SCHEMA,
+  jobs: JOBS_SCHEMA,
+  channels: EMPTY_SCHEMA,
+  secrets: SECRETS_SCHEMA,
+})
 
 /** Origin of a transaction that applies a peer's update: carries the peer id. */
 export class RemoteOrigin {
@@ -33,11 +58,13 @@ export interface DocumentUpdate {
 export interface Documents {
   doc(name: DocName): Y.Doc
   /**
-   * Applies a peer's (already opened) update; it is stored and passed on to listeners. May
-   * take time (the caller awaits it, a peer's updates one at a time) and may refuse the update
-   * with SyncUpdateRejectedError.
+   * Applies a peer's (already opened) update, after those of the same document handed in
+   * before it; each slice of it is stored and passed on to listeners. Resolves once it is
+   * applied (or was already held). Rejects with SyncUpdateRejectedError, logged here:
+   * 'malformed', 'over-limit', 'schema', 'too-costly', or 'missing-dependency' (not the
+   * peer's fault, see isBenignRefusal); with DocumentsClosedError when closed meanwhile.
    */
-  applyRemote(name: DocName, update: Uint8Array, peerId: string): void | Promise<void>
+  applyRemote(name: DocName, update: Uint8Array, peerId: string): Promise<void>
   /** Fires after every stored update, local or remote. Returns unsubscribe. */
   onUpdate(fn: (u: DocumentUpdate) => void): () => void
   /** Rows refused while loading (they fail to open under every key this machine holds). */
@@ -45,10 +72,31 @@ export interface Documents {
   close(): void
 }
 
-export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger }, options: { compactAfter?: number } = {}): Documents {
+export interface DocumentsDeps {
+  store: DocumentStore
+  logger: MeshLogger
+  clock: Clock
+  /** Gives up the turn between two slices of a remote update; default a zero timer. */
+  pause?: () => Promise<void>
+  /** Default DOC_SCHEMAS. */
+  schemas?: Readonly<Record<DocName, DocumentSchema>>
+}
+
+export interface DocumentsOptions {
+  /** Log rows after which a write compacts the document into a snapshot; default 500. */
+  compactAfter?: number
+  /** Bounds on a remote update (REMOTE_APPLY_DEFAULTS). */
+  remote?: Partial<RemoteApplyOptions>
+}
+
+export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions = {}): Documents {
   const compactAfter = options.compactAfter ?? 500
+  const schemas = deps.schemas ?? DOC_SCHEMAS
   const docs = new Map<DocName, Y.Doc>()
   const listeners = new Set<(u: DocumentUpdate) => void>()
+  const applier = createRemoteApplier({ clock: deps.clock, ...(deps.pause === undefined ? {} : { pause: deps.pause }) }, options.remote)
+  const queues = new Map<DocName, Promise<void>>()
+  let closed = false
   let refused = 0
 
   for (const name of DOC_NAMES) {
@@ -108,9 +156,32 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
       return doc
     },
     applyRemote(name, update, peerId) {
+      if (closed) return Promise.reject(new DocumentsClosedError())
       const doc = docs.get(name)
-      if (doc === undefined) return
-      Y.applyUpdate(doc, update, new RemoteOrigin(peerId))
+      if (doc === undefined) return Promise.reject(new SyncUpdateRejectedError('wrong-document', `"${String(name)}" is not a document name`))
+      const run = async (): Promise<void> => {
+        if (closed) throw new DocumentsClosedError()
+        try {
+          const result = await applier.apply(doc, schemas[name], update, new RemoteOrigin(peerId), () => closed)
+          if (result.slices > 1) {
+            deps.logger.debug({ doc: name, peerId, structs: result.structs, slices: result.slices, workMs: result.workMs }, 'remote update applied in slices')
+          }
+        } catch (err) {
+          if (err instanceof SyncUpdateRejectedError) {
+            deps.logger.warn({ code: err.code, reason: err.reason, doc: name, peerId, detail: err.message }, 'remote update refused')
+          }
+          throw err
+        }
+      }
+      // One remote update of a document at a time, in the order they came.
+      const previous = queues.get(name) ?? Promise.resolve()
+      const current = previous.then(run, run)
+      const settled = current.catch(() => undefined)
+      queues.set(name, settled)
+      void settled.then(() => {
+        if (queues.get(name) === settled) queues.delete(name)
+      })
+      return current
     },
     onUpdate(fn) {
       listeners.add(fn)
@@ -118,6 +189,7 @@ export function createDocuments(deps: { store: DocumentStore; logger: MeshLogger
     },
     refusedAtLoad: () => refused,
     close() {
+      closed = true
       for (const doc of docs.values()) doc.destroy()
       docs.clear()
       listeners.clear()

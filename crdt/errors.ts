@@ -32,14 +32,48 @@ export class StateDbTooNewError extends CrdtError {
   }
 }
 
-/** A sealed document update was refused: unknown epoch, failed authentication, malformed, or a replay. */
+/**
+ * Why a sealed update, or the Yjs update inside it, was refused.
+ *   unknown-epoch, auth-failed, malformed, replay, wrong-document: opening the seal (sealed-update.ts).
+ *   schema: a shape the document's schema does not allow (an unknown root, a sequence insert,
+ *     a nested or text type, a key or value over its bound, ...).
+ *   over-limit: more structs, delete ranges or bytes than one update may carry.
+ *   too-costly: the estimated conflict-resolution cost against the current document, or the
+ *     time the apply took, is over budget.
+ *   missing-dependency: the update needs structs this document does not have yet. Not the
+ *     peer's fault: a gap that the next step 1/2 exchange repairs (`isBenignRefusal`).
+ */
+export type SyncUpdateRejectedReason =
+  | 'unknown-epoch'
+  | 'auth-failed'
+  | 'malformed'
+  | 'replay'
+  | 'wrong-document'
+  | 'schema'
+  | 'over-limit'
+  | 'too-costly'
+  | 'missing-dependency'
+
+/** A sealed document update was refused; `reason` says why (see SyncUpdateRejectedReason). */
 export class SyncUpdateRejectedError extends CrdtError {
-  readonly reason: 'unknown-epoch' | 'auth-failed' | 'malformed' | 'replay' | 'wrong-document'
+  readonly reason: SyncUpdateRejectedReason
   readonly epoch: number | null
-  constructor(reason: SyncUpdateRejectedError['reason'], message: string, options?: { cause?: unknown; epoch?: number }) {
+  constructor(reason: SyncUpdateRejectedReason, message: string, options?: { cause?: unknown; epoch?: number }) {
     super('SYNC_UPDATE_REJECTED', `sealed update refused (${reason}): ${message}`, options)
     this.reason = reason
     this.epoch = options?.epoch ?? null
+  }
+}
+
+/** A refusal that says nothing against the peer that sent the update (a dependency not yet here). */
+export function isBenignRefusal(err: unknown): boolean {
+  return err instanceof SyncUpdateRejectedError && err.reason === 'missing-dependency'
+}
+
+/** The documents were closed while a remote update was being applied; what was applied stays. */
+export class DocumentsClosedError extends CrdtError {
+  constructor() {
+    super('CRDT_DOCUMENTS_CLOSED', 'the documents were closed before the remote update was applied in full')
   }
 }
 

@@ -34,7 +34,11 @@ export { MEMORY_SEARCH_LIMITS } from './memory-index.js'
 export type { Person, Platform, PlatformIdentity, RelationshipsModel } from './relationships-model.js'
 export type { JobDefinition, JobRun, JobsModel } from './jobs-model.js'
 export type { SecretsModel } from './secrets-model.js'
+export type { DocumentSchema, MapRootSchema } from './update-schema.js'
+export type { SyncUpdateRejectedReason } from './errors.js'
 export {
+  DocumentsClosedError,
+  isBenignRefusal,
   JobNotFoundError,
   MemoryEntryNotFoundError,
   ModelInputInvalidError,

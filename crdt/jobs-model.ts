@@ -9,6 +9,9 @@
  *           The outcome is a single value, not three keys, so two machines finishing the same
  *           run at once converge to one whole outcome rather than a mix of both.
  *
+ * A peer's update may hold only that (JOBS_SCHEMA): records with those fields, each field a
+ * plain value of at most JOB_FIELD_SIZE, under keys of at most 256 characters.
+ *
  * Cron patterns are checked by croner (5, 6 or 7 fields, or a nickname such as @daily), must
  * fire at least once after `now`, and are stored with their whitespace collapsed. Runs are
  * never pruned here; whoever records them decides on retention.
@@ -17,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { Cron } from 'croner'
 import * as Y from 'yjs'
 import { JobNotFoundError, ModelInputInvalidError } from './errors.js'
+import type { DocumentSchema } from './update-schema.js'
 
 export interface JobDefinition {
   /** ^[a-z0-9][a-z0-9-]{0,63}$ */
@@ -74,6 +78,20 @@ export interface JobsModelDeps {
 }
 
 export const JOB_LIMITS = { cron: 256, prompt: 20_000, summary: 20_000, machineId: 128, defaultRuns: 100, maxRuns: 10_000 } as const
+
+/** Room for the largest field: a prompt, or an outcome with its summary (plainSize). */
+const JOB_FIELD_SIZE = 24 * 1024
+
+/** What a peer's update of the jobs document may hold (see the layout above). */
+export const JOBS_SCHEMA: DocumentSchema = {
+  roots: {
+    jobs: { maxKeyLength: 64, value: { kind: 'record', fields: ['cron', 'prompt', 'enabled', 'affinity', 'updatedAt'], maxSize: JOB_FIELD_SIZE } },
+    runs: {
+      maxKeyLength: 256,
+      value: { kind: 'record', fields: ['job', 'scheduledFor', 'machine', 'term', 'startedAt', 'outcome'], maxSize: JOB_FIELD_SIZE },
+    },
+  },
+}
 
 const JOB_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/
 const MACHINE_ID = /^[A-Za-z0-9._-]+$/

@@ -21,6 +21,9 @@
  * edits keys it knows, in one transaction; a forget concurrent with an update wins (the entry is
  * gone, and the update's edits keys stay behind unread: an id is never reused).
  *
+ * A peer's update may hold only that (MEMORY_SCHEMA): plain values under keys of at most 256
+ * (entries) or 266 (edits) characters, each at most MEMORY_VALUE_SIZE (update-schema.ts).
+ *
  * Entries that a remote writer left malformed are invisible (get → undefined, never listed).
  * The decoded entries are cached (on the first listing or size(), not at load) and then kept
  * current from each transaction's changed keys, so size() and the listings do not decode the
@@ -29,6 +32,7 @@
 import * as Y from 'yjs'
 import { randomPooled } from '../identity/index.js'
 import { MemoryEntryNotFoundError, ModelInputInvalidError } from './errors.js'
+import type { DocumentSchema } from './update-schema.js'
 
 export interface MemoryEntry {
   id: string
@@ -80,6 +84,17 @@ export const MEMORY_LIMITS = {
   tagLength: 50,
   machineIdLength: 128,
 } as const
+
+/** Room for the largest entry: text, topic, 32 tags, author and two times (plainSize). */
+const MEMORY_VALUE_SIZE = 32 * 1024
+
+/** What a peer's update of the memory document may hold (see the layout above). */
+export const MEMORY_SCHEMA: DocumentSchema = {
+  roots: {
+    entries: { maxKeyLength: 256, value: { kind: 'plain', maxSize: MEMORY_VALUE_SIZE } },
+    edits: { maxKeyLength: 256 + '/updatedAt'.length, value: { kind: 'plain', maxSize: MEMORY_VALUE_SIZE } },
+  },
+}
 
 const TOPIC = /^[A-Za-z0-9 ._/-]+$/
 const MACHINE_ID = /^[A-Za-z0-9._-]+$/

@@ -20,12 +20,17 @@
  * lost. The price: an edit of the survivor made on another machine concurrently with the
  * merge is lost, as is one of the merged-away person.
  *
+ * A peer's update may hold only that (RELATIONSHIPS_SCHEMA): person records with those
+ * fields (each a plain value of at most PERSON_FIELD_SIZE), and person ids as the values of
+ * `identities` and `merged`, under keys of at most 256 (265 for an identity) characters.
+ *
  * Fields are last-writer-wins per key. recordInteraction keeps the max locally; two machines
  * recording an interaction at once converge to one of the two times.
  */
 import { randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
 import { ModelInputInvalidError, PersonNotFoundError } from './errors.js'
+import type { DocumentSchema } from './update-schema.js'
 
 export type Platform = 'telegram' | 'whatsapp' | 'threadline' | 'email'
 export const PLATFORMS: readonly Platform[] = ['telegram', 'whatsapp', 'threadline', 'email']
@@ -82,6 +87,22 @@ export interface RelationshipsModelDeps {
 }
 
 export const RELATIONSHIP_LIMITS = { displayName: 100, notes: 10_000, significance: 10, email: 254 } as const
+
+/** Room for the largest field, the notes (plainSize). */
+const PERSON_FIELD_SIZE = 12 * 1024
+
+/** What a peer's update of the relationships document may hold (see the layout above). */
+export const RELATIONSHIPS_SCHEMA: DocumentSchema = {
+  roots: {
+    people: {
+      maxKeyLength: 256,
+      value: { kind: 'record', fields: ['displayName', 'notes', 'significance', 'lastInteraction', 'createdAt', 'updatedAt'], maxSize: PERSON_FIELD_SIZE },
+    },
+    // "platform:value": the longest platform name with the longest value (an email address).
+    identities: { maxKeyLength: 'threadline:'.length + RELATIONSHIP_LIMITS.email, value: { kind: 'plain', maxSize: 256 } },
+    merged: { maxKeyLength: 256, value: { kind: 'plain', maxSize: 256 } },
+  },
+}
 
 const IDENTITY_PATTERNS: Record<Platform, RegExp> = {
   telegram: /^[1-9][0-9]{0,19}$/,

@@ -10,9 +10,14 @@
  * `jobs`, nor under another mesh's id. It is unambiguous because the document name is last and
  * never contains "|". Everything that can go wrong while opening is one error,
  * `SyncUpdateRejectedError`, with a reason a caller can act on.
+ *
+ * Opening does not parse the Yjs update inside. Whether a peer's update may be applied depends
+ * on the document it is applied to (an item inherits its parent from its origin, which may be
+ * in the document; its cost depends on what is there), so that check is made there, in
+ * slices: Documents.applyRemote (remote-apply.ts). A check against an empty scratch document,
+ * as was done here, let through everything whose parent it could not see.
  */
 import { createHash } from 'node:crypto'
-import * as Y from 'yjs'
 import {
   MeshKeyUnknownEpochError,
   SealMalformedError,
@@ -34,11 +39,7 @@ export function isDocName(x: string): x is DocName {
   return typeof x === 'string' && DOC_NAME_SET.has(x)
 }
 
-/**
- * Largest plaintext `openUpdate` accepts by default. Applying an update is not linear in its
- * size for every input (concurrent inserts at one position are resolved pairwise), so a peer
- * gets a bounded amount of our time per update.
- */
+/** Largest plaintext `openUpdate` accepts by default (a step 2 is allowed its whole frame). */
 export const MAX_UPDATE_BYTES = 8 * 1024 * 1024
 
 // version (1) + epoch (4) + nonce (24) + Poly1305 tag (16), from identity/mesh-key.ts.
@@ -64,25 +65,13 @@ export function sealUpdate(key: MeshKey, meshId: string, doc: DocName, update: U
 export interface OpenUpdateOptions {
   /** Largest plaintext accepted; default `MAX_UPDATE_BYTES`. */
   maxBytes?: number
-  /**
-   * Skip the Yjs decode check: for bytes this machine sealed itself (its own log), where the
-   * AEAD already proves they are what it wrote. Never for what a peer sent.
-   */
-  ownLog?: boolean
-  /**
-   * The state vector of the document the update is for. When the update holds only structs
-   * below it and deletes nothing, it is decoded (so malformed bytes are still refused) but not
-   * applied to a scratch document, and the result carries `known: true`: applying it would change
-   * nothing, which is what a second peer's step 2 or a relay of what we already have looks like.
-   */
-  knownState?: Map<number, number>
 }
 
 /**
- * Opens a sealed update and checks that the plaintext is a decodable Yjs update. Throws only
- * `SyncUpdateRejectedError`: 'unknown-epoch' (with `epoch`), 'auth-failed' (tampered, wrong
- * key, or sealed for another document or mesh), 'malformed' (too short, bad version, over
- * `maxBytes`, or not a Yjs update), 'wrong-document' (`doc` is not a document name).
+ * Opens a sealed update. Throws only `SyncUpdateRejectedError`: 'unknown-epoch' (with
+ * `epoch`), 'auth-failed' (tampered, wrong key, or sealed for another document or mesh),
+ * 'malformed' (too short, bad version, over `maxBytes`), 'wrong-document' (`doc` is not a
+ * document name). The plaintext is not parsed (see the header).
  */
 export function openUpdate(
   keys: (epoch: number) => MeshKey | undefined,
@@ -90,14 +79,9 @@ export function openUpdate(
   doc: DocName,
   sealed: Uint8Array,
   options: OpenUpdateOptions = {},
-): { epoch: number; update: Uint8Array; known?: true } {
+): { epoch: number; update: Uint8Array } {
   const { epoch, plaintext } = openSealed(keys, meshId, doc, sealed, options.maxBytes ?? MAX_UPDATE_BYTES)
-  if (options.ownLog === true) return { epoch, update: plaintext }
-  const checked = checkUpdate(plaintext, options.knownState)
-  if ('cause' in checked) {
-    throw new SyncUpdateRejectedError('malformed', 'the plaintext is not a Yjs update', { cause: checked.cause, epoch })
-  }
-  return checked.known ? { epoch, update: plaintext, known: true } : { epoch, update: plaintext }
+  return { epoch, update: plaintext }
 }
 
 /**
@@ -151,34 +135,5 @@ function openSealed(
     }
     if (cause instanceof SealMalformedError) throw new SyncUpdateRejectedError('malformed', cause.reason, { cause, epoch })
     throw cause
-  }
-}
-
-// Decoding alone misses updates that parse but cannot be integrated, so apply to a throwaway
-// doc. An update whose dependencies are missing is parsed in full and left pending: valid.
-// Decode first: applyUpdate preallocates an array of the declared struct count, so 30 bytes
-// claiming 20 million structs cost it most of a second; the lazy decoder fails at the end of
-// the input instead, and once it succeeds every declared count is below the input's length.
-// An update that only repeats structs below `known` and deletes nothing is skipped by Yjs
-// struct by struct, so for it the decode is the whole check.
-function checkUpdate(update: Uint8Array, known: Map<number, number> | undefined): { cause: unknown } | { known: boolean } {
-  let decoded: ReturnType<typeof Y.decodeUpdate>
-  try {
-    decoded = Y.decodeUpdate(update)
-  } catch (cause) {
-    return { cause }
-  }
-  if (known !== undefined && decoded.ds.clients.size === 0) {
-    const covered = decoded.structs.every((s) => s.id.clock + s.length <= (known.get(s.id.client) ?? 0))
-    if (covered) return { known: true }
-  }
-  const scratch = new Y.Doc({ gc: false, guid: 'scratch' }) // a fixed guid: a random one costs 32 getRandomValues calls per update
-  try {
-    Y.applyUpdate(scratch, update)
-    return { known: false }
-  } catch (cause) {
-    return { cause }
-  } finally {
-    scratch.destroy()
   }
 }

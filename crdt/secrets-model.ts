@@ -4,10 +4,13 @@
  * the only reader of values, and nothing it returns or throws other than get() carries one.
  *
  * Layout: `doc.getMap('secrets')` maps a name to one plain value { value, updatedAt }, so a
- * value and its time are replaced together (last writer wins) and never mixed.
+ * value and its time are replaced together (last writer wins) and never mixed. A peer's update
+ * may hold only that (SECRETS_SCHEMA): plain values of at most SECRET_VALUE_SIZE under names of
+ * at most 128 characters.
  */
 import * as Y from 'yjs'
 import { ModelInputInvalidError, SecretNotFoundError } from './errors.js'
+import type { DocumentSchema } from './update-schema.js'
 
 export interface SecretsModel {
   /** Name ^[A-Za-z0-9_.-]{1,128}$; value 1 byte to 64 KiB of UTF-8. */
@@ -22,6 +25,14 @@ export interface SecretsModel {
 }
 
 export const SECRET_LIMITS = { valueBytes: 64 * 1024 } as const
+
+/** A 64 KiB value (at most as many UTF-16 code units as UTF-8 bytes) and its time (plainSize). */
+const SECRET_VALUE_SIZE = SECRET_LIMITS.valueBytes + 64
+
+/** What a peer's update of the secrets document may hold (see the layout above). */
+export const SECRETS_SCHEMA: DocumentSchema = {
+  roots: { secrets: { maxKeyLength: 128, value: { kind: 'plain', maxSize: SECRET_VALUE_SIZE } } },
+}
 
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/
 

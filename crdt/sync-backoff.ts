@@ -15,6 +15,8 @@
  *   is refused only so it is not applied twice; it is harmless.
  * - 'wrong-document': a frame for a document this release does not know is what a newer
  *   release's member sends; we ignore it.
+ * - 'missing-dependency': an update that overtook one it builds on (from a third member); we
+ *   ask its sender for a step 2 instead.
  * - a failure of our own (SYNC_APPLY_FAILED: the disk, say) or a stream that ended.
  */
 
@@ -47,7 +49,7 @@ export interface SyncBackoff {
   recent(peerId: string, now: number): number
 }
 
-const BENIGN_REJECTIONS: ReadonlySet<string> = new Set(['unknown-epoch', 'replay', 'wrong-document'])
+const BENIGN_REJECTIONS: ReadonlySet<string> = new Set(['unknown-epoch', 'replay', 'wrong-document', 'missing-dependency'])
 const COUNTED_CODES: ReadonlySet<string> = new Set(['SYNC_FRAME_MALFORMED', 'SYNC_FRAME_TOO_LARGE', 'SYNC_CHUNK_REFUSED', 'SYNC_FLOW_VIOLATION'])
 
 /** Whether a refusal with this code (and SyncUpdateRejectedError reason) counts toward a backoff; see the file comment. */

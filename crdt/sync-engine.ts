@@ -35,6 +35,7 @@ import {
   SyncRefusedByPeerError,
   SyncStreamResetError,
   SyncUpdateRejectedError,
+  isBenignRefusal,
 } from './errors.js'
 import { DOC_NAMES, isDocName, openUpdate, sealUpdate, updateId, type DocName } from './sealed-update.js'
 import { countsTowardBackoff, createSyncBackoff, type SyncBackoffOptions } from './sync-backoff.js'
@@ -100,6 +101,8 @@ interface PeerLink {
    * (a document only grows). Cleared with the stream; absent means unknown (send everything).
    */
   holds: Map<DocName, Map<number, number>>
+  /** Documents for which we asked the peer for a step 2 to fill a gap, until it comes. */
+  repairing: Set<DocName>
 }
 
 const SEEN_LIMIT = 50_000
@@ -129,7 +132,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
   const link = (peerId: string): PeerLink => {
     let l = links.get(peerId)
     if (l === undefined) {
-      l = { out: null, opening: null, in: null, chain: Promise.resolve(), sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null, reopenTimer: null, reopenFailures: 0, holds: new Map() }
+      l = { out: null, opening: null, in: null, chain: Promise.resolve(), sent: new Map(), acked: new Map(), done: new Set(), received: new Map(), ackTimer: null, reopenTimer: null, reopenFailures: 0, holds: new Map(), repairing: new Set() }
       links.set(peerId, l)
     }
     return l
@@ -206,6 +209,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
     l.in = null
     l.done.clear()
     l.holds.clear()
+    l.repairing.clear()
     l.ackTimer?.cancel()
     l.ackTimer = null
     l.reopenTimer?.cancel()
@@ -280,34 +284,41 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
       refuse(peerId, { code: 'SYNC_UPDATE_REJECTED', reason: 'replay', doc, of: null }, 'replayed sealed update refused')
       return
     }
-    let opened: { update: Uint8Array; known?: true }
+    let opened: { update: Uint8Array }
     try {
       // One bound for both: a step 2 carries what a peer lacks, which after a long absence is
       // most of the document, and an update could be sent as one. What applying costs is
       // bounded by documents.applyRemote, not by bytes.
-      opened = openUpdate(keyFor, deps.meshId, doc, box, { knownState: stateVectorOf(documents.doc(doc)), maxBytes: MAX_SYNC_MESSAGE_BYTES })
+      opened = openUpdate(keyFor, deps.meshId, doc, box, { maxBytes: MAX_SYNC_MESSAGE_BYTES })
     } catch (err) {
       refuse(peerId, refusalOf(err, doc, type), 'sealed update refused')
       return
     }
     if (seen.size >= SEEN_LIMIT) seen.clear()
     seen.add(uid)
-    // Already held (a second peer's step 2, say): applying it would change nothing.
-    if (opened.known !== true) {
-      try {
-        await documents.applyRemote(doc, opened.update, peerId)
-      } catch (err) {
-        if (err instanceof SyncUpdateRejectedError) {
-          refuse(peerId, refusalOf(err, doc, type), 'update refused by the document')
-          return
+    if (type === 'step2') l.repairing.delete(doc)
+    try {
+      // Checked against the document's schema, dependencies and cost, and skipped when
+      // already held (a second peer's step 2, say), by applyRemote.
+      await documents.applyRemote(doc, opened.update, peerId)
+    } catch (err) {
+      if (err instanceof SyncUpdateRejectedError) {
+        refuse(peerId, refusalOf(err, doc, type), 'update refused by the document')
+        // An update that needs structs we lack (it overtook one from a third member) is
+        // refused rather than parked unchecked; the peer's step 2 for our state vector holds
+        // the gap and the update. Asked once until that step 2 comes.
+        if (isBenignRefusal(err) && !l.repairing.has(doc) && l.out !== null) {
+          l.repairing.add(doc)
+          sendControl(peerId, { type: 'step1', doc, stateVector: Y.encodeStateVector(documents.doc(doc)) })
         }
-        // Not the peer's fault: forget the id, so the same bytes may be tried again.
-        seen.delete(uid)
-        const failed = new SyncApplyFailedError(doc, { cause: err })
-        health.docFailed(peerId, doc, 'in', failure(failed.code, String((err as { code?: unknown }).code ?? (err as Error).name ?? 'error')))
-        logger.error({ code: failed.code, peerId, doc, cause: (err as { code?: unknown }).code, err: (err as Error).message }, 'applying a peer update failed')
         return
       }
+      // Not the peer's fault: forget the id, so the same bytes may be tried again.
+      seen.delete(uid)
+      const failed = new SyncApplyFailedError(doc, { cause: err })
+      health.docFailed(peerId, doc, 'in', failure(failed.code, String((err as { code?: unknown }).code ?? (err as Error).name ?? 'error')))
+      logger.error({ code: failed.code, peerId, doc, cause: (err as { code?: unknown }).code, err: (err as Error).message }, 'applying a peer update failed')
+      return
     }
     health.docOk(peerId, doc, 'in')
     if (type === 'step2') sendControl(peerId, { type: 'done', doc })
@@ -438,6 +449,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
           l.out = sender
           l.done.clear()
           l.holds.clear()
+          l.repairing.clear()
           l.sent.clear()
           l.acked.clear()
           if (l.in !== null) {
@@ -450,6 +462,7 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
               l.out = null
               l.done.clear()
               l.holds.clear()
+              l.repairing.clear()
             }
             if (end !== null) streamEnded(peerId, 'outbound', end)
           })
@@ -509,13 +522,6 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
     },
     refused: () => health.totals(),
   }
-}
-
-/** The document's state vector as a map, read from its store (not encoded to bytes and decoded back). */
-function stateVectorOf(doc: Y.Doc): Map<number, number> {
-  const vector = new Map<number, number>()
-  for (const client of doc.store.clients.keys()) vector.set(client, Y.getState(doc.store, client))
-  return vector
 }
 
 /** Whether state vector `holds` reaches every clock of `reaches`; an unknown state never does. */

@@ -29,11 +29,10 @@ async function rawStream(from: TestNode, to: TestNode, maxFrame = MAX_SYNC_FRAME
 }
 
 /** A memory document update adding one entry, keyed x-<text>. */
+/** A memory entry as the model writes it: one plain record under its id (a nested map breaks the schema). */
 function memoryUpdate(text: string): Uint8Array {
   const doc = new Y.Doc()
-  const entry = new Y.Map<unknown>()
-  doc.getMap('entries').set(`x-${text}`, entry)
-  entry.set('text', text)
+  doc.getMap('entries').set(`x-${text}`, { topic: 'hostile', text, tags: [], author: 'h', createdAt: 1, updatedAt: 1 })
   return Y.encodeStateAsUpdate(doc)
 }
 

@@ -15,9 +15,7 @@ import { waitFor } from '../support/wait-for.js'
 
 function memoryUpdate(text: string): Uint8Array {
   const doc = new Y.Doc()
-  const entry = new Y.Map<unknown>()
-  doc.getMap('entries').set(`x-${text}`, entry)
-  entry.set('text', text)
+  doc.getMap('entries').set(`x-${text}`, { text })
   return Y.encodeStateAsUpdate(doc)
 }
 

@@ -27,7 +27,7 @@ export interface SyncNodeOptions {
   logger?: MeshLogger
   sync?: SyncEngineOptions
   /** Stands in front of the real applyRemote (which it may call, or not). */
-  applyRemote?: (real: Documents['applyRemote'], ...args: Parameters<Documents['applyRemote']>) => void | Promise<void>
+  applyRemote?: (real: Documents['applyRemote'], ...args: Parameters<Documents['applyRemote']>) => Promise<void>
 }
 
 export async function withSyncEngine(node: TestNode, options: SyncNodeOptions = {}): Promise<SyncNode> {
@@ -41,7 +41,7 @@ export async function withSyncEngine(node: TestNode, options: SyncNodeOptions = 
     currentKey: () => mesh.meshKeys().at(-1) as NonNullable<ReturnType<typeof mesh.meshKeys>[number]>,
     keyFor: (epoch) => mesh.meshKeys().find((k) => k.epoch === epoch),
   })
-  const real = createDocuments({ store, logger: silentLogger })
+  const real = createDocuments({ store, logger: silentLogger, clock: options.clock ?? createSystemClock() })
   const wrap = options.applyRemote
   const documents: Documents = wrap === undefined ? real : { ...real, applyRemote: (...args) => wrap(real.applyRemote, ...args) }
   const sync = createSyncEngine({ mesh, documents, clock: options.clock ?? createSystemClock(), logger: options.logger ?? silentLogger, meshId }, options.sync)
