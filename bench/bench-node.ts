@@ -3,7 +3,8 @@
  * election term kept in memory so the same machine can be stopped and started again.
  */
 import { generateMeshKey, generateSeed } from '../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type Mesh, type MeshMembership, type TermStore } from '../mesh/index.js'
+import { createMemoryTermStore, createMesh, type Mesh, type MeshMembership, type TermStore } from '../mesh/index.js'
+import { createSystemClock, silentLogger } from '../runtime/index.js'
 
 export const clock = createSystemClock()
 

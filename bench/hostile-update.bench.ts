@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
 import { SYNC_PROTOCOL, createAgentState, encodeSyncMessage, openStateDb, sealUpdate } from '../crdt/index.js'
 import { MAX_SYNC_FRAME } from '../crdt/sync-protocol.js'
-import { frameStream, silentLogger } from '../mesh/index.js'
+import { frameStream } from '../mesh/index.js'
+import { silentLogger } from '../runtime/index.js'
 import { benchNode, clock, startBenchMesh, until } from './bench-node.js'
 import { concurrentInserts, itemOf, keyFlood } from './hostile-updates.js'
 import { percentile, report } from './report.js'
@@ -56,7 +57,7 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
     method,
     headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
+    signal: clock.timeoutSignal(30_000),
   })
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
   return (await response.json()) as T

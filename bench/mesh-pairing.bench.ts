@@ -4,7 +4,8 @@
  * - reconnect_after_restart: from a member's restart (start() called) to both sides connected again
  */
 import { generateMeshKey, generateSeed, type MeshKey } from '../identity/index.js'
-import { createMemoryTermStore, createMesh, createSystemClock, silentLogger, type JoinedMembership, type Mesh, type RosterStore } from '../mesh/index.js'
+import { createMemoryTermStore, createMesh, type JoinedMembership, type Mesh, type RosterStore } from '../mesh/index.js'
+import { createSystemClock, silentLogger } from '../runtime/index.js'
 import { percentile, report } from './report.js'
 
 const clock = createSystemClock()

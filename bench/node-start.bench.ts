@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSystemClock } from '../mesh/index.js'
+import { createSystemClock } from '../runtime/index.js'
 import { percentile, report } from './report.js'
 
 const clock = createSystemClock()
@@ -17,7 +17,7 @@ const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000)
 
 async function health(api: string): Promise<boolean> {
   try {
-    return (await fetch(`${api}/health`, { signal: AbortSignal.timeout(200) })).ok
+    return (await fetch(`${api}/health`, { signal: clock.timeoutSignal(200) })).ok
   } catch {
     return false
   }

@@ -4,7 +4,8 @@
  * engine that keeps it all in step with the other members.
  */
 import type { MeshKey } from '../identity/index.js'
-import type { Clock, Mesh, MeshLogger } from '../mesh/index.js'
+import type { Mesh } from '../mesh/index.js'
+import type { Clock, Logger } from '../runtime/index.js'
 import { createDocumentStore } from './document-store.js'
 import { createDocuments, type Documents } from './documents.js'
 import { createJobsModel, type JobsModel } from './jobs-model.js'
@@ -19,7 +20,7 @@ export interface AgentStateDeps {
   mesh: Mesh
   state: StateDb
   clock: Clock
-  logger: MeshLogger
+  logger: Logger
 }
 
 export interface AgentState {

@@ -11,7 +11,7 @@
  * each slice is a transaction of its own, stored and passed to the listeners like any other.
  */
 import * as Y from 'yjs'
-import type { Clock, MeshLogger } from '../mesh/index.js'
+import type { Clock, Logger } from '../runtime/index.js'
 import type { DocumentStore } from './document-store.js'
 import { DocumentsClosedError, SyncUpdateRejectedError } from './errors.js'
 import { JOBS_SCHEMA } from './jobs-model.js'
@@ -74,7 +74,7 @@ export interface Documents {
 
 export interface DocumentsDeps {
   store: DocumentStore
-  logger: MeshLogger
+  logger: Logger
   clock: Clock
   /** Gives up the turn between two slices of a remote update; default a zero timer. */
   pause?: () => Promise<void>

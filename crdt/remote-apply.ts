@@ -19,7 +19,7 @@
  * never parks part of one; if it ever did, what it parked is dropped and the update refused.
  */
 import * as Y from 'yjs'
-import type { Clock } from '../mesh/index.js'
+import type { Clock } from '../runtime/index.js'
 import { DocumentsClosedError, SyncUpdateRejectedError } from './errors.js'
 import { estimateCost, type CostLimits } from './update-cost.js'
 import { encodeSlice, readUpdate, type DecodeLimits, type DeleteRange } from './update-decoder.js'

@@ -22,7 +22,8 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import * as Y from 'yjs'
 import type { MeshKey } from '../identity/index.js'
-import { frameStream, type Clock, type Mesh, type MeshLogger, type TimerHandle } from '../mesh/index.js'
+import { frameStream, type Mesh } from '../mesh/index.js'
+import { type Clock, type Logger, type TimerHandle } from '../runtime/index.js'
 import type { Documents } from './documents.js'
 import {
   SyncApplyFailedError,
@@ -51,7 +52,7 @@ export interface SyncEngineDeps {
   mesh: Mesh
   documents: Documents
   clock: Clock
-  logger: MeshLogger
+  logger: Logger
   /** Fixed for the life of the engine: it runs only on a member. */
   meshId: string
 }

@@ -5,7 +5,7 @@
  * so each stays small to merge and to open.
  */
 import * as Y from 'yjs'
-import type { Clock, TimerHandle } from '../mesh/index.js'
+import type { Clock, TimerHandle } from '../runtime/index.js'
 import type { DocumentUpdate } from './documents.js'
 import type { DocName } from './sealed-update.js'
 

@@ -22,8 +22,8 @@
  * members. From another IP it can only churn its own share.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Clock } from './clock.js'
-import type { MeshLogger } from './logger.js'
+import type { Clock } from '../runtime/index.js'
+import type { Logger } from '../runtime/index.js'
 
 export interface AdmissionOptions {
   /** How long an inbound connection may take for its Noise handshake and muxer negotiation. */
@@ -176,7 +176,7 @@ export function createStrangerQuota<T>(limits: { perIp: number; total: number },
 }
 
 /** Logs a code at most once per interval (a flood of refusals must not flood the log), with how many were not logged. */
-export function createThrottledLog(clock: Clock, logger: MeshLogger, intervalMs = 10_000): (level: 'debug' | 'warn', code: string, fields: object, message: string) => void {
+export function createThrottledLog(clock: Clock, logger: Logger, intervalMs = 10_000): (level: 'debug' | 'warn', code: string, fields: object, message: string) => void {
   const last = new Map<string, { at: number; suppressed: number }>()
   return (level, code, fields, message) => {
     const now = clock.now()

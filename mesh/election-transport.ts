@@ -12,11 +12,12 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { frameStream, type FrameStream } from './frame-stream.js'
 import { ElectionDeliveryFailedError } from './election-errors.js'
 import { ELECTION_PROTOCOL, MAX_ELECTION_FRAME, decodeElectionMessage, encodeElectionMessage, type ElectionMessage } from './election-protocol.js'
-import type { MeshLogger } from './logger.js'
+import type { Clock, Logger } from '../runtime/index.js'
 import type { RefusalLog } from './refusal-log.js'
 
 export interface ElectionTransportDeps {
-  logger: MeshLogger
+  clock: Clock
+  logger: Logger
   /** Where refused frames are counted and logged. */
   refusals: RefusalLog
   openStream(peerId: string, protocol: string, options: { signal: AbortSignal }): Promise<Stream>
@@ -46,7 +47,7 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
     if (pending === undefined) {
       // Inside then(): an openStream that throws instead of rejecting is caught the same way.
       pending = Promise.resolve()
-        .then(() => deps.openStream(peerId, ELECTION_PROTOCOL, { signal: AbortSignal.timeout(2000) }))
+        .then(() => deps.openStream(peerId, ELECTION_PROTOCOL, { signal: deps.clock.timeoutSignal(2000) }))
         .then((s) => frameStream(s, MAX_ELECTION_FRAME))
         .catch(() => {
           out.delete(peerId)
@@ -85,7 +86,7 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
       for (;;) {
         let frame: Uint8Array
         try {
-          frame = await frames.read({ signal: AbortSignal.timeout(24 * 60 * 60_000) })
+          frame = await frames.read()
         } catch (err) {
           // A frame over the limit cannot be skipped (its bytes would be read as frames): refuse
           // it and reset the stream. Anything else is the stream ending; it is done either way.

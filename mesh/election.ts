@@ -50,8 +50,8 @@
  */
 // One state machine whose safety argument is the comment above: it stays in one file, past
 // the 400 lines the style guide asks a reason for.
-import type { Clock, TimerHandle } from './clock.js'
-import type { MeshLogger } from './logger.js'
+import type { Clock, TimerHandle } from '../runtime/index.js'
+import type { Logger } from '../runtime/index.js'
 import { MAX_TERM, isElectionTerm, type ElectionMessage } from './election-protocol.js'
 import { ElectionFrameMalformedError, ElectionTermExhaustedError, ElectionWitnessCannotLeadError, LeaseTermStaleError } from './election-errors.js'
 import { createRefusalLog, type RefusalLog } from './refusal-log.js'
@@ -79,7 +79,7 @@ export interface ElectionDeps {
   clock: Clock
   random: () => number
   self: string
-  logger: MeshLogger
+  logger: Logger
   /** The roster's current voters, this node included (and a witness if one is configured). */
   voters(): Voter[]
   /** Fire-and-forget; a message may be dropped. */

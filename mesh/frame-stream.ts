@@ -3,7 +3,8 @@ import type { Stream } from '@libp2p/interface'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 
 export interface FrameStream {
-  read(options: { signal: AbortSignal }): Promise<Uint8Array>
+  /** The next frame; without a signal it waits as long as the stream lives. */
+  read(options?: { signal?: AbortSignal }): Promise<Uint8Array>
   write(frame: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
   close(): Promise<void>
   abort(reason: Error): void
@@ -12,8 +13,8 @@ export interface FrameStream {
 export function frameStream(stream: Stream, maxFrame: number): FrameStream {
   const lp: LengthPrefixedStream<Stream> = lpStream(stream, { maxDataLength: maxFrame })
   return {
-    async read({ signal }) {
-      const list = await lp.read({ signal })
+    async read(options) {
+      const list = await lp.read(options?.signal === undefined ? {} : { signal: options.signal })
       return list.subarray()
     },
     async write(frame, options) {

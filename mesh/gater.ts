@@ -12,8 +12,8 @@
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { createHandshakeSlots, createStrangerQuota, createThrottledLog, ipKeyOf, resolveAdmissionOptions, type AdmissionOptions } from './admission.js'
-import type { Clock, TimerHandle } from './clock.js'
-import type { MeshLogger } from './logger.js'
+import type { Clock, TimerHandle } from '../runtime/index.js'
+import type { Logger } from '../runtime/index.js'
 
 export interface GaterPolicy {
   /** A member or the witness: admitted. */
@@ -48,7 +48,7 @@ export interface GaterDeps {
   /** The current policy; null before the mesh part is wired (start-up), when nothing is admitted. */
   policy(): GaterPolicy | null
   clock: Clock
-  logger: MeshLogger
+  logger: Logger
 }
 
 export function createConnectionGater(deps: GaterDeps, options: AdmissionOptions = {}): ConnectionGater {

@@ -2,7 +2,7 @@
  * mesh: the libp2p host of one machine (TCP, Noise, yamux, identify, ping), the signed
  * roster (members, and a witness that votes but never leads), the connection gater, pairing
  * by invitation, reconnection, peer health and the leader election with its leases and
- * fencing; and the Clock port every timed part of instar uses.
+ * fencing. (The Clock and the Logger it takes live in runtime/.)
  *
  *   const host = await createMeshHost({ seed }, { listen: ['/ip4/127.0.0.1/tcp/0'] })
  *   await host.start()
@@ -11,8 +11,6 @@
 export { createMeshHost, peerIdFromSeed } from './host.js'
 export type { MeshHost, MeshHostDeps, MeshHostOptions, MeshLibp2p } from './host.js'
 export type { AdmissionOptions } from './admission.js'
-export { createManualClock, createSystemClock } from './clock.js'
-export type { Clock, ClockErrorHandler, ManualClock, ManualClockOptions, SystemClockOptions, TimerHandle } from './clock.js'
 export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'
 export { createMesh } from './mesh-service.js'
 export { rosterVoters } from './voters.js'
@@ -25,8 +23,6 @@ export { readInvitation } from './invitation.js'
 export { meshIdFromAgentKey } from './roster-events.js'
 export { PAIRING_PROTOCOL } from './pairing-protocol.js'
 export { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
-export type { MeshLogger } from './logger.js'
-export { silentLogger } from './logger.js'
 export {
   PairingAlreadyMemberError,
   PairingFrameMalformedError,

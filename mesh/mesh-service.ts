@@ -105,7 +105,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     },
     options.pairing,
   )
-  const sync = createRosterSync({ libp2p, roster: () => state?.roster ?? null, logger })
+  const sync = createRosterSync({ libp2p, roster: () => state?.roster ?? null, logger, clock })
   const health = createPeerHealth({ clock, libp2p, logger, isMember: isParticipant }, { intervalMs: options.pingIntervalMs ?? 5000 })
   const reconnector = createReconnector(
     {
@@ -146,6 +146,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     options.election,
   )
   const transport = createElectionTransport({
+    clock,
     logger,
     refusals: electionRefusals,
     openStream: (peerId, protocol, streamOptions) => openParticipantStream(peerId, protocol, streamOptions),
@@ -240,7 +241,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     const peerId = event.detail.id.toString()
     if (!isParticipant(peerId) || event.detail.multiaddrs.length === 0) return
     if (libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId)) return
-    libp2p.dial(event.detail.multiaddrs, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => {
+    libp2p.dial(event.detail.multiaddrs, { signal: clock.timeoutSignal(5000) }).catch((err: Error) => {
       logger.debug({ code: 'MESH_DIAL_FAILED', peerId, err: err.message }, 'dial to a discovered member failed')
     })
   }

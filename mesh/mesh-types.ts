@@ -5,11 +5,11 @@
 import type { Stream, StreamHandler } from '@libp2p/interface'
 import type { MeshKey } from '../identity/index.js'
 import type { AdmissionOptions } from './admission.js'
-import type { Clock } from './clock.js'
+import type { Clock } from '../runtime/index.js'
 import type { ElectionOptions, LeaderInfo, TermStore } from './election.js'
 import type { MeshHost } from './host.js'
 import type { Invitation } from './invitation.js'
-import type { MeshLogger } from './logger.js'
+import type { Logger } from '../runtime/index.js'
 import type { InvitationStore, InviterOptions } from './pairing.js'
 import type { PeerView } from './peer-health.js'
 import type { ReconnectOptions } from './reconnect.js'
@@ -34,7 +34,7 @@ export type MeshMembership = JoinedMembership | WitnessMembership
 
 export interface MeshDeps {
   clock: Clock
-  logger: MeshLogger
+  logger: Logger
   machineSeed: Uint8Array
   machineName: string
   rosterStore: RosterStore

@@ -22,7 +22,7 @@ import {
   x25519PublicFromEd25519,
   type MeshKey,
 } from '../identity/index.js'
-import type { Clock } from './clock.js'
+import type { Clock } from '../runtime/index.js'
 import {
   MeshError,
   PairingAlreadyMemberError,
@@ -36,7 +36,7 @@ import {
 import { frameStream } from './frame-stream.js'
 import type { MeshLibp2p } from './host.js'
 import { createInvitation, readInvitation, type Invitation, type InvitationRole } from './invitation.js'
-import type { MeshLogger } from './logger.js'
+import type { Logger } from '../runtime/index.js'
 import {
   MAX_PAIRING_FRAME,
   PAIRING_PROTOCOL,
@@ -86,7 +86,7 @@ export interface InvitationStore {
 
 export interface InviterDeps {
   clock: Clock
-  logger: MeshLogger
+  logger: Logger
   machineSeed: Uint8Array
   membership(): Membership | null
   addresses(): string[]
@@ -284,7 +284,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       const frames = frameStream(stream, MAX_PAIRING_FRAME)
       let reply: Uint8Array
       try {
-        const frame = await frames.read({ signal: AbortSignal.timeout(readTimeoutMs) })
+        const frame = await frames.read({ signal: clock.timeoutSignal(readTimeoutMs) })
         reply = accept(peerId, frame)
       } catch (err) {
         // Our refusals carry their own code and sentence; anything else (a stream that died
@@ -337,7 +337,7 @@ export async function joinMesh(
   if (invitation.inviterPeerId === machinePeerId(machine.publicKey)) {
     throw new PairingAlreadyMemberError('this invitation was made by this very machine; run "instar mesh pair <invitation>" on the new machine')
   }
-  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 15_000), ...(options.signal === undefined ? [] : [options.signal])])
+  const signal = deps.clock.timeoutSignal(options.timeoutMs ?? 15_000, options.signal === undefined ? {} : { signal: options.signal })
   const nonce = generateSeed()
   const transcript = pairingTranscript({
     inviteId: invitation.inviteId,

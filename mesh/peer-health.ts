@@ -1,7 +1,7 @@
 /** Last-seen times and round-trip times of members and witnesses, from connections and periodic pings. */
-import type { Clock, TimerHandle } from './clock.js'
+import type { Clock, TimerHandle } from '../runtime/index.js'
 import type { MeshLibp2p } from './host.js'
-import type { MeshLogger } from './logger.js'
+import type { Logger } from '../runtime/index.js'
 import type { RosterMember } from './roster.js'
 
 export interface PeerView {
@@ -26,7 +26,7 @@ export interface PeerHealth {
 }
 
 export function createPeerHealth(
-  deps: { clock: Clock; libp2p: MeshLibp2p; logger: MeshLogger; isMember(peerId: string): boolean },
+  deps: { clock: Clock; libp2p: MeshLibp2p; logger: Logger; isMember(peerId: string): boolean },
   options: { intervalMs: number },
 ): PeerHealth {
   const lastSeen = new Map<string, number>()
@@ -42,7 +42,7 @@ export function createPeerHealth(
       const peerId = peer.toString()
       if (!deps.isMember(peerId)) continue
       deps.libp2p.services.ping
-        .ping(peer, { signal: AbortSignal.timeout(Math.max(1000, options.intervalMs)) })
+        .ping(peer, { signal: deps.clock.timeoutSignal(Math.max(1000, options.intervalMs)) })
         .then((ms) => {
           rtt.set(peerId, ms)
           lastSeen.set(peerId, deps.clock.now())

@@ -3,14 +3,14 @@
  * at their last known addresses, backing off per peer (doubling up to a cap) after failures.
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { Clock, TimerHandle } from './clock.js'
+import type { Clock, TimerHandle } from '../runtime/index.js'
 import type { MeshLibp2p } from './host.js'
-import type { MeshLogger } from './logger.js'
+import type { Logger } from '../runtime/index.js'
 
 export interface ReconnectDeps {
   clock: Clock
   libp2p: MeshLibp2p
-  logger: MeshLogger
+  logger: Logger
   /** Members to stay connected to (not this node), with their last known addresses. */
   targets(): Array<{ peerId: string; addresses: string[] }>
 }
@@ -45,7 +45,7 @@ export function createReconnector(deps: ReconnectDeps, options: ReconnectOptions
   const dial = async (peerId: string, addresses: Multiaddr[]): Promise<void> => {
     dialing.add(peerId)
     try {
-      await deps.libp2p.dial(addresses, { signal: AbortSignal.timeout(dialTimeoutMs) })
+      await deps.libp2p.dial(addresses, { signal: deps.clock.timeoutSignal(dialTimeoutMs) })
       backoff.delete(peerId)
       deps.logger.debug({ peerId }, 'reconnected to member')
     } catch (err) {

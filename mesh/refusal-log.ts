@@ -4,8 +4,8 @@
  * of a window are logged at warn, the rest are only counted, and the first refusal after the
  * window says how many lines it held back (`suppressed`). Counters never stop counting.
  */
-import type { Clock } from './clock.js'
-import type { MeshLogger } from './logger.js'
+import type { Clock } from '../runtime/index.js'
+import type { Logger } from '../runtime/index.js'
 
 export interface RefusalLog {
   /** Counts a refusal of `peerId`'s input and logs it (unless held back): `fields` joins the line. */
@@ -23,7 +23,7 @@ export interface RefusalLogOptions {
   maxKeys?: number
 }
 
-export function createRefusalLog(deps: { clock: Clock; logger: MeshLogger }, options: RefusalLogOptions = {}): RefusalLog {
+export function createRefusalLog(deps: { clock: Clock; logger: Logger }, options: RefusalLogOptions = {}): RefusalLog {
   const windowMs = options.windowMs ?? 60_000
   const linesPerWindow = options.linesPerWindow ?? 10
   const maxKeys = options.maxKeys ?? 1000

@@ -8,7 +8,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { RosterGenesisForeignError } from './errors.js'
 import { frameStream } from './frame-stream.js'
 import type { MeshLibp2p } from './host.js'
-import type { MeshLogger } from './logger.js'
+import type { Clock, Logger } from '../runtime/index.js'
 import type { Roster } from './roster.js'
 import { MAX_ROSTER_FRAME, ROSTER_SYNC_PROTOCOL, decodeRosterState, encodeRosterState } from './roster-sync-protocol.js'
 
@@ -18,7 +18,7 @@ export interface RosterSync {
   handle(stream: Stream, connection: Connection): Promise<void>
 }
 
-export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roster | null; logger: MeshLogger }, options: { timeoutMs?: number } = {}): RosterSync {
+export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roster | null; logger: Logger; clock: Clock }, options: { timeoutMs?: number } = {}): RosterSync {
   const timeoutMs = options.timeoutMs ?? 10_000
   return {
     async push(peerId) {
@@ -27,9 +27,9 @@ export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roste
       const connection = deps.libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
       if (connection === undefined) return
       try {
-        const stream = await connection.newStream(ROSTER_SYNC_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
+        const stream = await connection.newStream(ROSTER_SYNC_PROTOCOL, { signal: deps.clock.timeoutSignal(timeoutMs) })
         const frames = frameStream(stream, MAX_ROSTER_FRAME)
-        await frames.write(encodeRosterState(roster.encodeState()), { signal: AbortSignal.timeout(timeoutMs) })
+        await frames.write(encodeRosterState(roster.encodeState()), { signal: deps.clock.timeoutSignal(timeoutMs) })
         await frames.close()
       } catch (err) {
         deps.logger.debug({ code: 'ROSTER_PUSH_FAILED', peerId, err: (err as Error).message }, 'roster push failed')
@@ -39,7 +39,7 @@ export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roste
       const peerId = connection.remotePeer.toString()
       const frames = frameStream(stream, MAX_ROSTER_FRAME)
       try {
-        const update = decodeRosterState(await frames.read({ signal: AbortSignal.timeout(timeoutMs) }))
+        const update = decodeRosterState(await frames.read({ signal: deps.clock.timeoutSignal(timeoutMs) }))
         const roster = deps.roster()
         if (roster === null) return
         const result = roster.applyRemote(update)

@@ -2,6 +2,7 @@
  * The CLI's client of a running node's HTTP API. It finds the node through run/node.json
  * and authenticates with api.token; it never reads a running node's other files.
  */
+import { createSystemClock, type Clock } from '../runtime/index.js'
 import { NodeApiError, NodeNotRunningError } from './errors.js'
 import { readToken } from './api-token.js'
 import type { HomePaths } from './paths.js'
@@ -13,15 +14,17 @@ export interface ApiClient {
   post<T>(path: string, body: unknown, options?: { signal?: AbortSignal }): Promise<T>
 }
 
+const systemClock = createSystemClock()
+
 /** A client of the node running on this data directory; throws NODE_NOT_RUNNING when there is none. */
-export function connectApi(paths: HomePaths, options: { timeoutMs?: number } = {}): ApiClient {
+export function connectApi(paths: HomePaths, options: { timeoutMs?: number; clock?: Clock } = {}): ApiClient {
   const run = liveRunInfo(paths)
   if (run === null) throw new NodeNotRunningError(paths.home)
   const token = readToken(paths)
   const timeoutMs = options.timeoutMs ?? 10_000
+  const clock = options.clock ?? systemClock
 
   const call = async <T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> => {
-    const signals = [AbortSignal.timeout(timeoutMs), ...(signal === undefined ? [] : [signal])]
     let response: Response
     try {
       response = await fetch(`${run.api}${path}`, {
@@ -31,7 +34,7 @@ export function connectApi(paths: HomePaths, options: { timeoutMs?: number } = {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.any(signals),
+        signal: clock.timeoutSignal(timeoutMs, signal === undefined ? {} : { signal }),
       })
     } catch (err) {
       throw new NodeApiError('NODE_UNREACHABLE', 0, `the node on ${paths.home} (pid ${run.pid}) does not answer at ${run.api}`, {
@@ -64,9 +67,9 @@ export function connectApi(paths: HomePaths, options: { timeoutMs?: number } = {
 }
 
 /** Whether a node answers /health at this URL. */
-export async function probeHealth(api: string, timeoutMs = 1000): Promise<boolean> {
+export async function probeHealth(api: string, timeoutMs = 1000, clock: Clock = systemClock): Promise<boolean> {
   try {
-    const response = await fetch(`${api}/health`, { signal: AbortSignal.timeout(timeoutMs) })
+    const response = await fetch(`${api}/health`, { signal: clock.timeoutSignal(timeoutMs) })
     return response.ok
   } catch {
     return false

@@ -1,6 +1,7 @@
 /** `instar mesh pair|peers|status|remove|leave`: the mesh of this machine, through its node's API. */
 import type { Command } from 'commander'
-import { createSystemClock, type PeerView } from '../mesh/index.js'
+import { type PeerView } from '../mesh/index.js'
+import { createSystemClock } from '../runtime/index.js'
 import { connectApi } from './api-client.js'
 import { addCommonOptions, type CommonOptions } from './cli-common.js'
 import { createOutput, formatDuration } from './cli-output.js'

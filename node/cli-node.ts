@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { Option, type Command } from 'commander'
-import { createSystemClock } from '../mesh/index.js'
+import { createSystemClock } from '../runtime/index.js'
 import { connectApi, probeHealth } from './api-client.js'
 import type { NodeStatus } from './api-server.js'
 import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'

@@ -5,7 +5,8 @@
  */
 import { fingerprint, fromHex, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
 import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
-import { createMesh, type Clock, type Mesh, type MeshDeps, type MeshMembership, type StateRepair } from '../mesh/index.js'
+import { createMesh, type Mesh, type MeshDeps, type MeshMembership, type StateRepair } from '../mesh/index.js'
+import { type Clock } from '../runtime/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { registerFaultRoutes } from './api-fault-routes.js'

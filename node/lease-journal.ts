@@ -9,7 +9,8 @@
  * its last `until`, which bounds the interval it may have believed it led; the checker needs
  * that bound, a person does not (it is a line every 200 ms on the leader).
  */
-import type { Clock, Mesh, TimerHandle } from '../mesh/index.js'
+import type { Mesh } from '../mesh/index.js'
+import type { Clock, TimerHandle } from '../runtime/index.js'
 import { openRotatingLog, type RotatingLogOptions } from './log-files.js'
 
 export interface LeaseJournalOptions extends RotatingLogOptions {

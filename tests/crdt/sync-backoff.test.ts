@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createManualClock } from '../../mesh/index.js'
+import { createManualClock } from '../../runtime/index.js'
 import { countsTowardBackoff, createSyncBackoff } from '../../crdt/sync-backoff.js'
 
 const options = { refusalLimit: 3, refusalWindowMs: 10_000, backoffMs: 1_000, maxBackoffMs: 5_000, forgiveAfterMs: 60_000 }

@@ -17,7 +17,7 @@ import { estimateCost } from '../../crdt/update-cost.js'
 import { readUpdate } from '../../crdt/update-decoder.js'
 import { planUpdate } from '../../crdt/update-schema.js'
 import { generateMeshKey } from '../../identity/index.js'
-import { createSystemClock, silentLogger, type Clock } from '../../mesh/index.js'
+import { createSystemClock, silentLogger, type Clock } from '../../runtime/index.js'
 import { tempDir } from '../support/temp-dir.js'
 
 const NOW = Date.UTC(2030, 0, 1)

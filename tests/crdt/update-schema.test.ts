@@ -14,7 +14,7 @@ import { createRemoteApplier, type RemoteApplyOptions } from '../../crdt/remote-
 import { createSecretsModel } from '../../crdt/secrets-model.js'
 import type { DocName } from '../../crdt/sealed-update.js'
 import type { DocumentSchema } from '../../crdt/update-schema.js'
-import { createSystemClock } from '../../mesh/index.js'
+import { createSystemClock } from '../../runtime/index.js'
 import { counterIds } from '../support/model-docs.js'
 
 const NOW = Date.UTC(2030, 0, 1)

@@ -12,7 +12,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import * as Y from 'yjs'
 import { fromHex, generateMeshKey, generateSeed, keyPairFromSeed, toHex } from '../../identity/index.js'
-import { createMeshHost, createSystemClock, PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL, silentLogger, type JoinedMembership, type MeshHost, type MeshLogger, type Roster } from '../../mesh/index.js'
+import { createMeshHost, PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL, type JoinedMembership, type MeshHost, type Roster } from '../../mesh/index.js'
+import { createSystemClock, silentLogger, type Logger } from '../../runtime/index.js'
 import { frameStream } from '../../mesh/frame-stream.js'
 import { createInviter } from '../../mesh/pairing.js'
 import { createRoster } from '../../mesh/roster.js'
@@ -27,7 +28,7 @@ const publicKeyOf = (seed: Uint8Array): Uint8Array => keyPairFromSeed(seed).publ
 const peerOfSeed = (seed: Uint8Array): string => machinePeerId(publicKeyOf(seed))
 
 /** Keeps the fields of every log line, so a test can ask which codes were logged, never the text. */
-function recordingLogger(): MeshLogger & { entries: Array<Record<string, unknown>>; logged(code: string, peerId?: string): boolean } {
+function recordingLogger(): Logger & { entries: Array<Record<string, unknown>>; logged(code: string, peerId?: string): boolean } {
   const entries: Array<Record<string, unknown>> = []
   const keep = (fields: object): void => void entries.push({ ...(fields as Record<string, unknown>) })
   return {

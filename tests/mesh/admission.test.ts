@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { createHandshakeSlots, createStrangerQuota, createThrottledLog, ipKeyOf, resolveAdmissionOptions } from '../../mesh/admission.js'
-import { createManualClock } from '../../mesh/index.js'
+import { createManualClock } from '../../runtime/index.js'
 
 describe('handshake slots', () => {
   it('evicts the oldest handshake of an IP that opens more than its share, and only that IP\'s', () => {

@@ -6,7 +6,7 @@
  * and a manual clock without onError (so a timer that throws fails the test where it fires).
  */
 import { describe, expect, it } from 'vitest'
-import { createManualClock } from '../../mesh/clock.js'
+import { createManualClock } from '../../runtime/index.js'
 import { createElection, type TermStore, type Voter } from '../../mesh/election.js'
 import { MAX_TERM, encodeElectionMessage, type ElectionMessage } from '../../mesh/election-protocol.js'
 import { createRefusalLog } from '../../mesh/refusal-log.js'

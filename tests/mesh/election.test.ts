@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createManualClock } from '../../mesh/clock.js'
+import { createManualClock } from '../../runtime/index.js'
 import { createElection, electionMode, type ElectionOptions, type Voter } from '../../mesh/election.js'
 import type { ElectionMessage } from '../../mesh/election-protocol.js'
 import { findLeaseViolations } from '../../mesh/lease-log.js'
-import { silentLogger } from '../../mesh/logger.js'
+import { silentLogger } from '../../runtime/index.js'
 import { createCluster, memoryTermStore, type Cluster, type SimMember } from '../support/sim-network.js'
 
 const MAX_TIMEOUT = 2000

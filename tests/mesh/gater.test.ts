@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { createManualClock, silentLogger } from '../../mesh/index.js'
+import { createManualClock, silentLogger } from '../../runtime/index.js'
 import { admissionOf, admits, createConnectionGater, type GaterPolicy } from '../../mesh/gater.js'
 import { createRateLimiter } from '../../mesh/rate-limit.js'
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { openRotatingLog } from '../../node/log-files.js'
 import { startLeaseJournal } from '../../node/lease-journal.js'
 import { startTestNode } from '../support/mesh-nodes.js'
-import { createSystemClock } from '../../mesh/index.js'
+import { createSystemClock } from '../../runtime/index.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
 

@@ -2,7 +2,7 @@
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
 import { createAgentState, openStateDb, type AgentState, type StateDb } from '../../crdt/index.js'
-import { createSystemClock, silentLogger } from '../../mesh/index.js'
+import { createSystemClock, silentLogger } from '../../runtime/index.js'
 import type { TestNode } from './mesh-nodes.js'
 import { tempDir } from './temp-dir.js'
 

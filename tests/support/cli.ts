@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
-import { createSystemClock } from '../../mesh/index.js'
+import { createSystemClock } from '../../runtime/index.js'
 import { processAlive } from '../../node/run-state.js'
 import { waitFor } from './wait-for.js'
 

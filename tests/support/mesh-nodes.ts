@@ -2,20 +2,8 @@
 import { onTestFinished } from 'vitest'
 import { waitFor } from './wait-for.js'
 import { generateMeshKey, generateSeed, type MeshKey } from '../../identity/index.js'
-import {
-  createMemoryTermStore,
-  createMesh,
-  createSystemClock,
-  silentLogger,
-  type Clock,
-  type InvitationStore,
-  type Mesh,
-  type MeshLogger,
-  type MeshMembership,
-  type MeshOptions,
-  type RosterStore,
-  type TermStore,
-} from '../../mesh/index.js'
+import { createMemoryTermStore, createMesh, type InvitationStore, type Mesh, type MeshMembership, type MeshOptions, type RosterStore, type TermStore } from '../../mesh/index.js'
+import { createSystemClock, silentLogger, type Clock, type Logger } from '../../runtime/index.js'
 
 export interface TestNode {
   mesh: Mesh
@@ -45,7 +33,7 @@ interface NodeSpec {
   termStore?: TermStore
   priority?: number
   /** Where the node logs (silent by default); kept across restart(). */
-  logger?: MeshLogger
+  logger?: Logger
   /** Runs after the mesh is created, before it starts (to subscribe to what start does). */
   beforeStart?: (mesh: Mesh) => void
   /** The node's clock; the system clock without one. */

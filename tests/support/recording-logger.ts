@@ -1,5 +1,5 @@
-/** A MeshLogger that keeps every line, so tests can assert on the codes a node logged (never on text). */
-import type { MeshLogger } from '../../mesh/index.js'
+/** A Logger that keeps every line, so tests can assert on the codes a node logged (never on text). */
+import type { Logger } from '../../runtime/index.js'
 
 export interface LoggedLine {
   level: 'debug' | 'info' | 'warn' | 'error'
@@ -7,7 +7,7 @@ export interface LoggedLine {
   fields: Record<string, unknown>
 }
 
-export interface RecordingLogger extends MeshLogger {
+export interface RecordingLogger extends Logger {
   readonly lines: LoggedLine[]
   /** The codes logged so far, in order (lines without a code left out). */
   codes(): unknown[]

@@ -6,11 +6,11 @@
  * codec on its way. The cluster records each node's lease intervals and checks at every step
  * that no two live nodes hold an unexpired lease at once.
  */
-import { createManualClock, type Clock, type ManualClock, type TimerHandle } from '../../mesh/clock.js'
+import { createManualClock, type Clock, type ManualClock, type TimerHandle } from '../../runtime/index.js'
 import { createElection, type Election, type ElectionOptions, type TermStore, type Voter } from '../../mesh/election.js'
 import { decodeElectionMessage, encodeElectionMessage, type ElectionMessage } from '../../mesh/election-protocol.js'
 import type { LeaseInterval } from '../../mesh/lease-log.js'
-import { silentLogger } from '../../mesh/logger.js'
+import { silentLogger } from '../../runtime/index.js'
 import { mulberry32 as seededRandom } from './seeded-random.js'
 
 export { seededRandom }
@@ -80,6 +80,13 @@ export function createSimProcess(base: ManualClock, after: () => void = () => un
           reject(signal.reason)
         })
       }),
+    // The election never asks for one; a paused process's timeouts fire on resume, as its timers do.
+    timeoutSignal: (ms, options) => {
+      const controller = new AbortController()
+      arm(() => controller.abort(new DOMException('The operation timed out', 'TimeoutError')), ms, false)
+      options?.signal?.addEventListener('abort', () => controller.abort(options.signal?.reason), { once: true })
+      return controller.signal
+    },
   }
   return {
     clock,

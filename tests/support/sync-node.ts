@@ -12,7 +12,7 @@ import { createDocumentStore } from '../../crdt/document-store.js'
 import { createDocuments, type Documents } from '../../crdt/documents.js'
 import { createMemoryModel, type MemoryModel } from '../../crdt/memory-model.js'
 import { createSyncEngine } from '../../crdt/sync-engine.js'
-import { createSystemClock, silentLogger, type Clock, type MeshLogger } from '../../mesh/index.js'
+import { createSystemClock, silentLogger, type Clock, type Logger } from '../../runtime/index.js'
 import type { TestNode } from './mesh-nodes.js'
 import { tempDir } from './temp-dir.js'
 
@@ -24,7 +24,7 @@ export interface SyncNode {
 
 export interface SyncNodeOptions {
   clock?: Clock
-  logger?: MeshLogger
+  logger?: Logger
   sync?: SyncEngineOptions
   /** Stands in front of the real applyRemote (which it may call, or not). */
   applyRemote?: (real: Documents['applyRemote'], ...args: Parameters<Documents['applyRemote']>) => Promise<void>

@@ -1,5 +1,5 @@
 /** The only way an integration test waits: poll a condition until it holds or the deadline passes. */
-import { createSystemClock } from '../../mesh/index.js'
+import { createSystemClock } from '../../runtime/index.js'
 
 const clock = createSystemClock()
 

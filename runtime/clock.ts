@@ -1,6 +1,7 @@
 /**
- * The Clock port. This is the only file that reads the system time or arms timers;
- * everything else takes a Clock (or a `now` argument) so tests can drive time by hand.
+ * The Clock port. This is the only file that reads the system time, arms timers or makes
+ * timeout signals; everything else takes a Clock (or a `now` argument) so tests can drive time
+ * by hand.
  *
  * No timer callback may throw into the event loop: a throw (or the rejection of a promise a
  * callback returns) would be an uncaught exception that kills the process. The system clock
@@ -23,6 +24,12 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): TimerHandle
   /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * A signal that aborts after `ms` with a DOMException named 'TimeoutError' (as
+   * AbortSignal.timeout does), or as soon as `options.signal` aborts, with its reason. The
+   * system clock's timer does not keep the process alive.
+   */
+  timeoutSignal(ms: number, options?: { signal?: AbortSignal }): AbortSignal
 }
 
 /** Told what a timer callback threw; must not throw itself (if it does, that is reported to stderr). */
@@ -48,6 +55,13 @@ export function createSystemClock(options: SystemClockOptions = {}): Clock {
     },
     sleep(ms, sleepOptions) {
       return sleepWith(clock, ms, sleepOptions?.signal)
+    },
+    timeoutSignal(ms, signalOptions) {
+      return timeoutSignalWith((fire) => {
+        const t = setTimeout(fire, ms)
+        t.unref()
+        return { cancel: () => clearTimeout(t) }
+      }, signalOptions?.signal)
     },
   }
   return clock
@@ -128,8 +142,11 @@ export function createManualClock(start = 0, options: ManualClockOptions = {}): 
     now: () => current,
     setTimeout: (fn, ms) => arm(fn, ms, null),
     setInterval: (fn, ms) => arm(fn, ms, Math.max(1, ms)),
-    sleep(ms, options) {
-      return sleepWith(clock, ms, options?.signal)
+    sleep(ms, sleepOptions) {
+      return sleepWith(clock, ms, sleepOptions?.signal)
+    },
+    timeoutSignal(ms, signalOptions) {
+      return timeoutSignalWith((fire) => arm(fire, ms, null), signalOptions?.signal)
     },
     advance(ms) {
       clock.set(current + ms)
@@ -163,6 +180,25 @@ export function createManualClock(start = 0, options: ManualClockOptions = {}): 
     },
   }
   return clock
+}
+
+/** A controller aborted by the timer `arm` sets, or by `parent`, whichever comes first. */
+function timeoutSignalWith(arm: (fire: () => void) => TimerHandle, parent: AbortSignal | undefined): AbortSignal {
+  const controller = new AbortController()
+  if (parent?.aborted === true) {
+    controller.abort(parent.reason)
+    return controller.signal
+  }
+  const onParent = (): void => {
+    timer.cancel()
+    controller.abort(parent?.reason)
+  }
+  const timer = arm(() => {
+    parent?.removeEventListener('abort', onParent)
+    controller.abort(new DOMException('The operation timed out', 'TimeoutError'))
+  })
+  parent?.addEventListener('abort', onParent, { once: true })
+  return controller.signal
 }
 
 function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import { createManualClock, createSystemClock, ElectionFrameMalformedError } from '../../mesh/index.js'
+import { ElectionFrameMalformedError } from '../../mesh/index.js'
+import { createManualClock, createSystemClock } from '../../runtime/index.js'
 
 describe('manual clock', () => {
   it('fires timers in due order when advanced', () => {
@@ -153,5 +154,37 @@ describe('system clock with a throwing callback', () => {
     } finally {
       write.mockRestore()
     }
+  })
+})
+
+describe('timeout signals', () => {
+  it('aborts with a TimeoutError once the manual clock reaches the timeout, not before', () => {
+    const clock = createManualClock(0)
+    const signal = clock.timeoutSignal(1000)
+    clock.advance(999)
+    expect(signal.aborted).toBe(false)
+    clock.advance(1)
+    expect(signal.aborted).toBe(true)
+    expect((signal.reason as DOMException).name).toBe('TimeoutError')
+  })
+
+  it('aborts at once with the reason of a parent signal that aborts first, and its timer is dropped', () => {
+    const clock = createManualClock(0)
+    const parent = new AbortController()
+    const signal = clock.timeoutSignal(1000, { signal: parent.signal })
+    parent.abort(new Error('cancelled'))
+    expect(signal.aborted).toBe(true)
+    expect((signal.reason as Error).message).toBe('cancelled')
+    clock.advance(2000)
+    expect((signal.reason as Error).message).toBe('cancelled')
+    const already = clock.timeoutSignal(1000, { signal: parent.signal })
+    expect(already.aborted).toBe(true)
+  })
+
+  it('aborts a real wait on the system clock', async () => {
+    const clock = createSystemClock()
+    const signal = clock.timeoutSignal(5)
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+    expect((signal.reason as DOMException).name).toBe('TimeoutError')
   })
 })
