@@ -107,21 +107,25 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   }
 
   let agentState: AgentState | null = null
+  let agentStarted: Promise<void> | null = null
   // The agent's documents need mesh keys: at start for a member, right after joining otherwise.
   const witness = home.config.role === 'witness'
-  const startAgentState = async (): Promise<void> => {
-    if (witness || agentState !== null || !mesh.status().member) return
+  const startAgentState = (): Promise<void> => {
+    if (witness || agentState !== null || !mesh.status().member) return agentStarted ?? Promise.resolve()
     agentState = createAgentState({ mesh, state, clock, logger })
-    await agentState.start()
     // No entry count here: counting would decode every memory entry, which start leaves to first use.
-    logger.info({}, 'agent state loaded')
+    agentStarted = agentState.start().then(() => logger.info({}, 'agent state loaded'))
+    return agentStarted
   }
-  const requireAgentState = (): AgentState => {
+  /** The agent state once loaded: a request made while it loads waits for the load. */
+  const requireAgentState = async (): Promise<AgentState> => {
     if (witness) throw new NodeError('MESH_NOT_MEMBER', 'this is a witness: it votes in leader elections and holds none of the agent\'s state')
-    if (agentState === null) {
+    if (agentState === null || agentStarted === null) {
       throw new NodeError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet: join one with "instar mesh pair <invitation>"')
     }
-    return agentState
+    const loading = agentState
+    await agentStarted
+    return loading
   }
 
   // Last resort: a promise that rejects with no handler would otherwise end the process
@@ -226,10 +230,13 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     undo.push(() => opened.stopJournal())
     undo.push(() => mesh.stop())
     if (options.listen === undefined) state.setMeta(LISTEN_PORTS_KEY, JSON.stringify(boundPorts(configured, mesh.host.addresses())))
-    await startAgentState()
+    // Loads in slices while the API starts and answers: /health and /node at once, the state
+    // routes once the documents are loaded (requireAgentState).
+    startAgentState().catch((err: unknown) => logger.error({ code: codeOf(err), err }, 'the agent state failed to load'))
     undo.push(() => {
       agentState?.stop()
       agentState = null
+      agentStarted = null
     })
 
     api = createApiServer(
