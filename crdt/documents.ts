@@ -9,7 +9,8 @@
  * update made before the call is in a committed transaction, so writes that arrive together
  * (the requests read in one turn, a loop of writes, the slices of a remote update applied in
  * one turn) share one commit and one fsync, and "acknowledged means committed" holds for each
- * caller that awaits it before answering. Listeners hear of an update only once it is committed.
+ * caller that awaits it before answering. Listeners hear of an update only once it is committed,
+ * and of the local writes of one document in a group as one update (group-update.ts).
  * A failed commit rejects the waiting acknowledgements (StateCommitFailedError); its updates
  * stay queued, ahead of the next group, and are stored by the next commit that succeeds.
  *
@@ -35,6 +36,7 @@ import { RELATIONSHIPS_SCHEMA } from './relationships-model.js'
 import { createRemoteApplier, type RemoteApplyOptions } from './remote-apply.js'
 import { DOC_NAMES, type DocName } from './sealed-update.js'
 import { SECRETS_SCHEMA } from './secrets-model.js'
+import { encodeGroupUpdate, type DeleteSet, type GroupRange } from './group-update.js'
 import { encodeSnapshotPieces } from './snapshot-pieces.js'
 import { EMPTY_SCHEMA, type DocumentSchema } from './update-schema.js'
 
@@ -132,6 +134,13 @@ const LOAD_PAGE_ROWS = 256
 /** A single-piece snapshot larger than this (written before snapshots had pieces) is rewritten as pieces at the next commit. */
 const REPIECE_BYTES = 1024 * 1024
 
+/** An update waiting for the group commit; a local one keeps what merging the group's needs. */
+interface Queued extends DocumentUpdate {
+  /** Per client the update adds structs of, its clock before (local updates only). */
+  starts: Map<number, number> | null
+  deleteSet: DeleteSet | null
+}
+
 /** What compaction needs to know of one document's log. */
 interface LogSize {
   pending: number
@@ -139,6 +148,10 @@ interface LogSize {
   snapshotBytes: number
   refused: boolean
   repiece: boolean
+}
+
+function strip(u: Queued): DocumentUpdate {
+  return { doc: u.doc, update: u.update, from: u.from, reaches: u.reaches, deletes: u.deletes }
 }
 
 export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions = {}): Documents {
@@ -153,7 +166,7 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
   const listeners = new Set<(u: DocumentUpdate) => void>()
   const applier = createRemoteApplier({ clock, pause }, options.remote)
   const queues = new Map<DocName, Promise<void>>()
-  const queue: DocumentUpdate[] = []
+  const queue: Queued[] = []
   let waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
   let armed = false
   let closed = false
@@ -161,21 +174,45 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
   let loading: Promise<void> | null = null
   let isLoaded = false
 
-  const compactIfDue = (name: DocName, seq: number): void => {
+  /** Per document, the seq of its last committed row. */
+  const committedSeq = new Map<DocName, number>()
+  const compactions = new Set<DocName>()
+  let compactionArmed = false
+
+  const compactionDue = (name: DocName): boolean => {
     const size = sizes.get(name) as LogSize
-    // Compact once the log holds enough updates AND has grown to a quarter of the last
-    // snapshot: re-writing the document then costs at most four times the log it replaces,
-    // so compaction stays linear in what is written however large the document grows, and
-    // a restart replays at most a fifth of the document as single updates (the slow part).
+    // Compact once the log holds enough updates AND has grown as large as the last snapshot:
+    // re-writing the document then costs at most twice what was written since, so compaction
+    // stays linear in what is written however large the document grows, and a restart replays
+    // at most half the document as single updates (in slices, like the snapshot's pieces).
     // Never over a refused row (a later key may open it), never before the load has ended.
-    if (!isLoaded || size.refused) return
-    if (!size.repiece && (size.pending < compactAfter || size.logBytes * 4 < size.snapshotBytes)) return
-    const pieces = encodeSnapshotPieces(docs.get(name) as Y.Doc)
-    store.compact(name, pieces, seq)
-    size.pending = 0
-    size.logBytes = 0
-    size.snapshotBytes = pieces.reduce((n, p) => n + p.length, 0)
-    size.repiece = false
+    if (!isLoaded || size.refused) return false
+    return size.repiece || (size.pending >= compactAfter && size.logBytes >= size.snapshotBytes)
+  }
+  // Its own turn, after the group's acknowledgements have gone out: compaction re-encodes the
+  // whole document, which should not hold back the answers to the writes that made it due.
+  const compactNow = (): void => {
+    compactionArmed = false
+    for (const name of [...compactions]) {
+      compactions.delete(name)
+      const doc = docs.get(name)
+      const seq = committedSeq.get(name)
+      if (closed || doc === undefined || seq === undefined || !compactionDue(name)) continue
+      const size = sizes.get(name) as LogSize
+      try {
+        // The document holds at least every committed row up to `seq` (and maybe updates
+        // queued since, which their rows will repeat harmlessly).
+        const pieces = encodeSnapshotPieces(doc)
+        store.compact(name, pieces, seq)
+        size.pending = 0
+        size.logBytes = 0
+        size.snapshotBytes = pieces.reduce((n, p) => n + p.length, 0)
+        size.repiece = false
+      } catch (err) {
+        // The rows are committed; the log is only longer until the next try.
+        logger.error({ code: (err as { code?: string }).code ?? 'CRDT_COMPACTION_FAILED', doc: name, err }, 'compaction failed')
+      }
+    }
   }
 
   const flush = (): void => {
@@ -206,14 +243,21 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
       size.logBytes += u.update.length
     }
     for (const [name, seq] of seqs) {
-      try {
-        compactIfDue(name, seq)
-      } catch (err) {
-        // The rows are committed; the log is only longer until the next try.
-        logger.error({ code: (err as { code?: string }).code ?? 'CRDT_COMPACTION_FAILED', doc: name, err }, 'compaction failed')
-      }
+      committedSeq.set(name, seq)
+      if (compactionDue(name)) compactions.add(name)
     }
-    for (const u of group) {
+    if (compactions.size > 0 && !compactionArmed && !closed) {
+      compactionArmed = true
+      defer(() => {
+        try {
+          compactNow()
+        } catch (err) {
+          logger.error({ code: 'CRDT_COMPACTION_FAILED', err }, 'compaction threw')
+        }
+      })
+    }
+    if (listeners.size === 0) return
+    for (const u of announced(group)) {
       for (const fn of listeners) {
         try {
           fn(u)
@@ -222,6 +266,55 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
         }
       }
     }
+  }
+
+  /** The group as the listeners hear it: each remote update, and one update for the local writes of each document. */
+  const announced = (group: Queued[]): DocumentUpdate[] => {
+    const out: DocumentUpdate[] = []
+    const locals = new Map<DocName, Queued[]>()
+    for (const u of group) {
+      if (u.from !== null) out.push(strip(u))
+      else {
+        const list = locals.get(u.doc)
+        if (list === undefined) {
+          locals.set(u.doc, [u])
+          out.push(strip(u)) // stands for the doc's local writes; replaced below when there are several
+        } else list.push(u)
+      }
+    }
+    for (const [name, list] of locals) {
+      if (list.length < 2) continue
+      const at = out.findIndex((u) => u.from === null && u.doc === name)
+      try {
+        out[at] = mergeLocal(name, list)
+      } catch (err) {
+        // Never expected; the updates one by one say the same, only at more cost to send.
+        logger.error({ code: 'CRDT_GROUP_MERGE_FAILED', doc: name, err }, 'could not merge a group of local writes; passing them on one by one')
+        out.splice(at, 1, ...list.map(strip))
+      }
+    }
+    return out
+  }
+  const mergeLocal = (name: DocName, list: Queued[]): DocumentUpdate => {
+    const ranges = new Map<number, GroupRange>()
+    const reaches = new Map<number, number>()
+    const deleteSets: DeleteSet[] = []
+    let deletes = false
+    for (const u of list) {
+      for (const [client, to] of u.reaches) {
+        const from = u.starts?.get(client) ?? 0
+        const range = ranges.get(client)
+        if (range === undefined) ranges.set(client, { from, to })
+        else {
+          range.from = Math.min(range.from, from)
+          range.to = Math.max(range.to, to)
+        }
+        reaches.set(client, Math.max(reaches.get(client) ?? 0, to))
+      }
+      if (u.deleteSet !== null) deleteSets.push(u.deleteSet)
+      deletes ||= u.deletes
+    }
+    return { doc: name, update: encodeGroupUpdate(docs.get(name) as Y.Doc, ranges, deleteSets), from: null, reaches, deletes }
   }
 
   const arm = (): void => {
@@ -244,8 +337,15 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
       if (origin === LOADING) return
       const from = origin instanceof RemoteOrigin ? origin.peerId : null
       const reaches = new Map<number, number>()
-      for (const [client, clock] of tr.afterState) if (clock > (tr.beforeState.get(client) ?? 0)) reaches.set(client, clock)
-      queue.push({ doc: name, update, from, reaches, deletes: tr.deleteSet.clients.size > 0 })
+      const starts = from === null ? new Map<number, number>() : null
+      for (const [client, clock] of tr.afterState) {
+        const before = tr.beforeState.get(client) ?? 0
+        if (clock <= before) continue
+        reaches.set(client, clock)
+        starts?.set(client, before)
+      }
+      const deletes = tr.deleteSet.clients.size > 0
+      queue.push({ doc: name, update, from, reaches, deletes, starts, deleteSet: from === null && deletes ? tr.deleteSet : null })
       arm()
     })
     docs.set(name, doc)
