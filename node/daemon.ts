@@ -232,7 +232,10 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     if (options.listen === undefined) state.setMeta(LISTEN_PORTS_KEY, JSON.stringify(boundPorts(configured, mesh.host.addresses())))
     // Loads in slices while the API starts and answers: /health and /node at once, the state
     // routes once the documents are loaded (requireAgentState).
-    startAgentState().catch((err: unknown) => logger.error({ code: codeOf(err), err }, 'the agent state failed to load'))
+    startAgentState().catch((err: unknown) => {
+      // A stop while loading closes the documents under the load: that is no failure.
+      if (stopping === null) logger.error({ code: codeOf(err), err }, 'the agent state failed to load')
+    })
     undo.push(() => {
       agentState?.stop()
       agentState = null
