@@ -1,8 +1,9 @@
 /**
  * Shared state on real loopback nodes and real SQLite files (in-process):
  * propagation latency of one memory write to two peers, catch-up of an offline node,
- * sustained updates per second between two nodes and one write's acknowledgement under each
- * durability (side by side), search
+ * sustained updates per second between two nodes under each durability (side by side; one
+ * write's latency is bench/writes.bench.ts's, on a node of its own: here three nodes share one
+ * process and each write waits for the others' commits), search
  * latency and load time over 100,000 entries, the longest event-loop stall while loading and
  * while a first search waits for the index, and database size per 10,000 entries.
  */
@@ -104,16 +105,6 @@ try {
     }
     const wa = must(a.state)
     const wb = must(b.state)
-    // One write at a time: from the model call to its acknowledgement (the group commit of its turn).
-    const acks: number[] = []
-    for (let i = 0; i < 500; i++) {
-      const t0 = performance.now()
-      wa.memory.add({ text: `single ${i}`, topic: 'single', author: a.mesh.peerId }, i)
-      await wa.documents.committed()
-      acks.push(performance.now() - t0)
-    }
-    report('sync', `single_write_ack_p50_${durability}`, percentile(acks, 50), 'ms')
-    report('sync', `single_write_ack_p99_${durability}`, percentile(acks, 99), 'ms')
     const before = wb.memory.size()
     const t1 = performance.now()
     for (let i = 0; i < SUSTAINED; i++) wa.memory.add({ text: `sustained ${i}`, topic: 'burst', author: a.mesh.peerId }, i)

@@ -57,7 +57,7 @@ describe('state routes', () => {
     expect(status).toBe(200)
     // Another connection sees the committed row as soon as the answer is in.
     const reader = new Database(path, { readonly: true })
-    onTestFinished(() => reader.close())
+    onTestFinished(() => void reader.close())
     expect(reader.prepare("SELECT COUNT(*) AS n FROM doc_updates WHERE doc = 'memory'").get()).toEqual({ n: 1 })
     expect(state.memory.get(body.id)?.text).toBe('written while loading')
   })
