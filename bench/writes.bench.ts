@@ -15,6 +15,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSystemClock } from '../runtime/index.js'
+import { cpuMs } from './proc-stat.js'
 import { percentile, report } from './report.js'
 
 const clock = createSystemClock()
@@ -110,9 +111,12 @@ try {
     const node = await start(home, `writes-${durability}`)
     for (let i = 0; i < WARMUP; i++) await post(node, `warm-up ${i}`)
     const latencies: number[] = []
+    const pid = node.child.pid as number
+    const cpu0 = cpuMs(pid)
     const t0 = performance.now()
     for (let i = 0; i < SEQUENTIAL; i++) latencies.push(await post(node, `sequential write ${i} about the garden and the river`))
     const seconds = (performance.now() - t0) / 1000
+    report('writes', `sequential_node_cpu_per_write_${durability}`, ((cpuMs(pid) - cpu0) * 1000) / SEQUENTIAL, 'µs')
     report('writes', `sequential_per_second_${durability}`, SEQUENTIAL / seconds, 'writes/s')
     report('writes', `sequential_p50_${durability}`, percentile(latencies, 50), 'ms')
     report('writes', `sequential_p99_${durability}`, percentile(latencies, 99), 'ms')
