@@ -110,11 +110,15 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   let agentStarted: Promise<void> | null = null
   // The agent's documents need mesh keys: at start for a member, right after joining otherwise.
   const witness = home.config.role === 'witness'
+  // The load begins once the API listens, so that a large state does not hold back API-ready.
+  let apiListening!: () => void
+  const listening = new Promise<void>((resolve) => (apiListening = resolve))
   const startAgentState = (): Promise<void> => {
     if (witness || agentState !== null || !mesh.status().member) return agentStarted ?? Promise.resolve()
-    agentState = createAgentState({ mesh, state, clock, logger })
+    const created = createAgentState({ mesh, state, clock, logger })
+    agentState = created
     // No entry count here: counting would decode every memory entry, which start leaves to first use.
-    agentStarted = agentState.start().then(() => logger.info({}, 'agent state loaded'))
+    agentStarted = listening.then(() => created.start()).then(() => logger.info({}, 'agent state loaded'))
     return agentStarted
   }
   /** The agent state once loaded: a request made while it loads waits for the load. */
@@ -230,8 +234,8 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     undo.push(() => opened.stopJournal())
     undo.push(() => mesh.stop())
     if (options.listen === undefined) state.setMeta(LISTEN_PORTS_KEY, JSON.stringify(boundPorts(configured, mesh.host.addresses())))
-    // Loads in slices while the API starts and answers: /health and /node at once, the state
-    // routes once the documents are loaded (requireAgentState).
+    // Loads in slices once the API listens, and while it answers: /health and /node at once,
+    // the state routes once the documents are loaded (requireAgentState).
     startAgentState().catch((err: unknown) => {
       // A stop while loading closes the documents under the load: that is no failure.
       if (stopping === null) logger.error({ code: codeOf(err), err }, 'the agent state failed to load')
@@ -258,6 +262,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     )
     await api.start()
     undo.push(() => api.stop())
+    apiListening()
 
     writeRunInfo(home.paths, {
       pid,
