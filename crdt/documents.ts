@@ -36,7 +36,7 @@ import { RELATIONSHIPS_SCHEMA } from './relationships-model.js'
 import { createRemoteApplier, type RemoteApplyOptions } from './remote-apply.js'
 import { DOC_NAMES, type DocName } from './sealed-update.js'
 import { SECRETS_SCHEMA } from './secrets-model.js'
-import { encodeGroupUpdate, type DeleteSet, type GroupRange } from './group-update.js'
+import { announcedUpdates, type QueuedUpdate } from './group-update.js'
 import { encodeSnapshotPieces } from './snapshot-pieces.js'
 import { EMPTY_SCHEMA, type DocumentSchema } from './update-schema.js'
 
@@ -97,7 +97,10 @@ export interface Documents {
    * DocumentsClosedError when closed meanwhile; with StateCommitFailedError when its commit failed.
    */
   applyRemote(name: DocName, update: Uint8Array, peerId: string): Promise<void>
-  /** Fires for every update, local or remote, once it is committed, in commit order. Returns unsubscribe. */
+  /**
+   * Fires for every update once it is committed, in commit order: each remote one, and the local
+   * writes of one document in a group as one update. Returns unsubscribe.
+   */
   onUpdate(fn: (u: DocumentUpdate) => void): () => void
   /** Rows refused while loading (they fail to open under every key this machine holds). */
   refusedAtLoad(): number
@@ -134,13 +137,6 @@ const LOAD_PAGE_ROWS = 256
 /** A single-piece snapshot larger than this (written before snapshots had pieces) is rewritten as pieces at the next commit. */
 const REPIECE_BYTES = 1024 * 1024
 
-/** An update waiting for the group commit; a local one keeps what merging the group's needs. */
-interface Queued extends DocumentUpdate {
-  /** Per client the update adds structs of, its clock before (local updates only). */
-  starts: Map<number, number> | null
-  deleteSet: DeleteSet | null
-}
-
 /** What compaction needs to know of one document's log. */
 interface LogSize {
   pending: number
@@ -148,10 +144,6 @@ interface LogSize {
   snapshotBytes: number
   refused: boolean
   repiece: boolean
-}
-
-function strip(u: Queued): DocumentUpdate {
-  return { doc: u.doc, update: u.update, from: u.from, reaches: u.reaches, deletes: u.deletes }
 }
 
 export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions = {}): Documents {
@@ -166,7 +158,7 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
   const listeners = new Set<(u: DocumentUpdate) => void>()
   const applier = createRemoteApplier({ clock, pause }, options.remote)
   const queues = new Map<DocName, Promise<void>>()
-  const queue: Queued[] = []
+  const queue: QueuedUpdate[] = []
   let waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
   let armed = false
   let closed = false
@@ -257,7 +249,7 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
       })
     }
     if (listeners.size === 0) return
-    for (const u of announced(group)) {
+    for (const u of announcedUpdates(group, (name) => docs.get(name) as Y.Doc, logger)) {
       for (const fn of listeners) {
         try {
           fn(u)
@@ -266,55 +258,6 @@ export function createDocuments(deps: DocumentsDeps, options: DocumentsOptions =
         }
       }
     }
-  }
-
-  /** The group as the listeners hear it: each remote update, and one update for the local writes of each document. */
-  const announced = (group: Queued[]): DocumentUpdate[] => {
-    const out: DocumentUpdate[] = []
-    const locals = new Map<DocName, Queued[]>()
-    for (const u of group) {
-      if (u.from !== null) out.push(strip(u))
-      else {
-        const list = locals.get(u.doc)
-        if (list === undefined) {
-          locals.set(u.doc, [u])
-          out.push(strip(u)) // stands for the doc's local writes; replaced below when there are several
-        } else list.push(u)
-      }
-    }
-    for (const [name, list] of locals) {
-      if (list.length < 2) continue
-      const at = out.findIndex((u) => u.from === null && u.doc === name)
-      try {
-        out[at] = mergeLocal(name, list)
-      } catch (err) {
-        // Never expected; the updates one by one say the same, only at more cost to send.
-        logger.error({ code: 'CRDT_GROUP_MERGE_FAILED', doc: name, err }, 'could not merge a group of local writes; passing them on one by one')
-        out.splice(at, 1, ...list.map(strip))
-      }
-    }
-    return out
-  }
-  const mergeLocal = (name: DocName, list: Queued[]): DocumentUpdate => {
-    const ranges = new Map<number, GroupRange>()
-    const reaches = new Map<number, number>()
-    const deleteSets: DeleteSet[] = []
-    let deletes = false
-    for (const u of list) {
-      for (const [client, to] of u.reaches) {
-        const from = u.starts?.get(client) ?? 0
-        const range = ranges.get(client)
-        if (range === undefined) ranges.set(client, { from, to })
-        else {
-          range.from = Math.min(range.from, from)
-          range.to = Math.max(range.to, to)
-        }
-        reaches.set(client, Math.max(reaches.get(client) ?? 0, to))
-      }
-      if (u.deleteSet !== null) deleteSets.push(u.deleteSet)
-      deletes ||= u.deletes
-    }
-    return { doc: name, update: encodeGroupUpdate(docs.get(name) as Y.Doc, ranges, deleteSets), from: null, reaches, deletes }
   }
 
   const arm = (): void => {

@@ -14,9 +14,76 @@
  * structs), the others whole.
  */
 import * as Y from 'yjs'
+import type { Logger } from '../runtime/index.js'
+import type { DocumentUpdate } from './documents.js'
+import type { DocName } from './sealed-update.js'
 
 /** Yjs's delete set, as a transaction holds it (the class is not exported by name). */
 export type DeleteSet = Y.Transaction['deleteSet']
+
+/** An update waiting for the group commit; a local one keeps what merging its group needs. */
+export interface QueuedUpdate extends DocumentUpdate {
+  /** Per client the update adds structs of, its clock before (local updates only). */
+  starts: Map<number, number> | null
+  deleteSet: DeleteSet | null
+}
+
+/**
+ * A committed group as the listeners hear it: each remote update as it was, and one update
+ * for the local writes of each document (in the place of the first of them).
+ */
+export function announcedUpdates(group: readonly QueuedUpdate[], docOf: (name: DocName) => Y.Doc, logger: Logger): DocumentUpdate[] {
+  const out: DocumentUpdate[] = []
+  const locals = new Map<DocName, QueuedUpdate[]>()
+  for (const u of group) {
+    if (u.from !== null) out.push(strip(u))
+    else {
+      const list = locals.get(u.doc)
+      if (list === undefined) {
+        locals.set(u.doc, [u])
+        out.push(strip(u)) // stands for the document's local writes; replaced below when there are several
+      } else list.push(u)
+    }
+  }
+  for (const [name, list] of locals) {
+    if (list.length < 2) continue
+    const at = out.findIndex((u) => u.from === null && u.doc === name)
+    try {
+      out[at] = mergeLocal(docOf(name), name, list)
+    } catch (err) {
+      // Never expected; the updates one by one say the same, only at more cost to send.
+      logger.error({ code: 'CRDT_GROUP_MERGE_FAILED', doc: name, err }, 'could not merge a group of local writes; passing them on one by one')
+      out.splice(at, 1, ...list.map(strip))
+    }
+  }
+  return out
+}
+
+function mergeLocal(doc: Y.Doc, name: DocName, list: readonly QueuedUpdate[]): DocumentUpdate {
+  const ranges = new Map<number, GroupRange>()
+  const reaches = new Map<number, number>()
+  const deleteSets: DeleteSet[] = []
+  let deletes = false
+  for (const u of list) {
+    for (const [client, to] of u.reaches) {
+      const from = u.starts?.get(client) ?? 0
+      const range = ranges.get(client)
+      if (range === undefined) ranges.set(client, { from, to })
+      else {
+        range.from = Math.min(range.from, from)
+        range.to = Math.max(range.to, to)
+      }
+      reaches.set(client, Math.max(reaches.get(client) ?? 0, to))
+    }
+    if (u.deleteSet !== null) deleteSets.push(u.deleteSet)
+    deletes ||= u.deletes
+  }
+  return { doc: name, update: encodeGroupUpdate(doc, ranges, deleteSets), from: null, reaches, deletes }
+}
+
+function strip(u: QueuedUpdate): DocumentUpdate {
+  return { doc: u.doc, update: u.update, from: u.from, reaches: u.reaches, deletes: u.deletes }
+}
 
 export interface GroupRange {
   /** Clock of the client before the group's first write. */
