@@ -2,6 +2,10 @@
  * The agent's state on one machine, put together: the sealed document store in state.db,
  * the Yjs documents, the typed models on top, the derived memory search index, and the sync
  * engine that keeps it all in step with the other members.
+ *
+ * A model's write changes its document at once (a read right after sees it) and is committed
+ * by group commit (documents.ts): whoever acknowledges a write to someone outside, as the API
+ * does, awaits `documents.committed()` first.
  */
 import type { MeshKey } from '../identity/index.js'
 import type { Mesh } from '../mesh/index.js'
@@ -31,6 +35,7 @@ export interface AgentState {
   readonly jobs: JobsModel
   readonly secrets: SecretsModel
   readonly sync: SyncEngine
+  /** Loads the documents (in slices), then starts sync and the background fill of the search index. */
   start(): Promise<void>
   stop(): void
 }
@@ -79,6 +84,8 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
         const count = store.reseal()
         deps.logger.info({ resealed: count }, 're-sealed stored updates under the new mesh key')
       })
+      // In slices, so that a large state does not hold the event loop (a leader's heartbeats).
+      await documents.load()
       await sync.start()
       memoryIndex.warm((step) => deps.clock.setTimeout(step, 0))
     },

@@ -1,7 +1,15 @@
 /**
- * The update log of the agent's documents in state.db: one sealed row per Yjs update in
+ * The update log of the agent's documents in state.db: sealed rows of Yjs updates in
  * `doc_updates`, and at most one sealed snapshot per document in `doc_snapshots` that stands
  * for every row of that document up to `upto_seq`. Only sealed bytes ever reach the tables.
+ *
+ * A row holds `updates` updates: one is the Yjs update itself (every row before migration 4);
+ * several, as a group commit writes them, are packed as frames (u32 big-endian length, then
+ * the bytes), sealed once with the count bound into the seal (so the column cannot be altered
+ * on disk without the row failing to open): sealing costs about the same for 100 bytes as for 100 KB, so one
+ * seal per group rather than per update is most of what a group commit saves. A snapshot
+ * holds `pieces` updates the same way: the document's state cut into pieces that apply one
+ * after the other (snapshot-pieces.ts), so that a load can give up the turn between them.
  *
  * A write is acknowledged when its transaction commits, so after a crash everything that was
  * acknowledged is there. Compaction writes the snapshot and deletes the rows it covers in one
@@ -40,25 +48,38 @@ export interface RefusedRow {
 export interface DocumentStore {
   /** Seals `update` with the current key and inserts it; returns its seq once committed. */
   append(doc: DocName, update: Uint8Array): number
-  /** Several updates, of one or several documents, in one transaction: all are stored or none. */
-  appendMany(items: Array<{ doc: DocName; update: Uint8Array }>): void
   /**
-   * The snapshot (if any), then every later row, opened in seq order. A row that fails to
-   * open is skipped and listed in `refused`; `load` never throws for a bad row. When at least
-   * `compactAfter` rows follow the snapshot and none was refused, they are merged into a new
-   * snapshot first, and `updates` is that one merged update.
+   * A group commit: every update of `items`, of one or several documents, in one transaction,
+   * all stored or none. The updates of one document go into one row (sealed once, in order);
+   * returns, per document, the seq of its row, once committed.
+   */
+  appendMany(items: ReadonlyArray<{ doc: DocName; update: Uint8Array }>): Map<DocName, number>
+  /**
+   * The snapshot (if any), then every later row, opened in seq order, each row's updates in
+   * the order they were appended. A row that fails to open is skipped and listed in `refused`;
+   * `load` never throws for a bad row. When at least `compactAfter` updates follow the
+   * snapshot and none was refused, they are merged into a new snapshot first, and `updates` is
+   * that one merged update.
    */
   load(doc: DocName): { updates: Uint8Array[]; refused: RefusedRow[] }
-  /** Count of log rows after the snapshot for this document. */
+  /**
+   * The snapshot alone, opened: its pieces (updates to apply in order) and the seq it stands
+   * for (0 and no pieces when there is none); `refused` when it fails to open.
+   */
+  openSnapshot(doc: DocName): { uptoSeq: number; pieces: Uint8Array[]; refused: RefusedRow[] }
+  /** Up to `limit` rows of `doc` after `afterSeq`, opened, in seq order (for a load in slices). */
+  openRows(doc: DocName, afterSeq: number, limit: number): { rows: Array<{ seq: number; updates: Uint8Array[] }>; refused: RefusedRow[]; lastSeq: number }
+  /** Count of updates in the log rows after the snapshot for this document. */
   pending(doc: DocName): number
   /**
-   * Seals `state` (Y.encodeStateAsUpdate of the whole document) as the snapshot and deletes
-   * every row of `doc` up to and including `uptoSeq`, in one transaction. The sealed snapshot
-   * is opened before anything is deleted: `ModelInputInvalidError` when `state` is not a Yjs
-   * update or `uptoSeq` is past `lastSeq`, `SyncUpdateRejectedError` when `keyFor` cannot
-   * open what `currentKey` sealed.
+   * Seals `state` as the snapshot: Y.encodeStateAsUpdate of the whole document, or the same
+   * state as pieces that apply in order (encodeSnapshotPieces), and deletes every row of `doc`
+   * up to and including `uptoSeq`, in one transaction. The sealed snapshot is opened before
+   * anything is deleted: `ModelInputInvalidError` when a piece is not a Yjs update or `uptoSeq`
+   * is past `lastSeq`, `SyncUpdateRejectedError` when `keyFor` cannot open what `currentKey`
+   * sealed.
    */
-  compact(doc: DocName, state: Uint8Array, uptoSeq: number): void
+  compact(doc: DocName, state: Uint8Array | readonly Uint8Array[], uptoSeq: number): void
   /** Highest seq stored for this document, in the log or covered by its snapshot; 0 if none. */
   lastSeq(doc: DocName): number
   /**
@@ -78,58 +99,94 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     throw new ModelInputInvalidError('compactAfter', 'must be a positive integer')
   }
 
-  const insertRow = db.prepare('INSERT INTO doc_updates (doc, sealed) VALUES (?, ?)')
-  const selectSnapshot = db.prepare('SELECT sealed, upto_seq FROM doc_snapshots WHERE doc = ?')
-  const selectRowsAfter = db.prepare('SELECT seq, sealed FROM doc_updates WHERE doc = ? AND seq > ? ORDER BY seq')
+  const insertRow = db.prepare('INSERT INTO doc_updates (doc, sealed, updates) VALUES (?, ?, ?)')
+  const selectSnapshot = db.prepare('SELECT sealed, upto_seq, pieces FROM doc_snapshots WHERE doc = ?')
+  const selectUptoSeq = db.prepare('SELECT upto_seq FROM doc_snapshots WHERE doc = ?')
+  const selectRowsAfter = db.prepare('SELECT seq, sealed, updates FROM doc_updates WHERE doc = ? AND seq > ? ORDER BY seq LIMIT ?')
   const countPending = db.prepare(
-    'SELECT COUNT(*) AS n FROM doc_updates WHERE doc = @doc AND seq > COALESCE((SELECT upto_seq FROM doc_snapshots WHERE doc = @doc), 0)',
+    'SELECT COALESCE(SUM(updates), 0) AS n FROM doc_updates WHERE doc = @doc AND seq > COALESCE((SELECT upto_seq FROM doc_snapshots WHERE doc = @doc), 0)',
   )
   const selectLastSeq = db.prepare(
     'SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM doc_updates WHERE doc = @doc UNION ALL SELECT upto_seq FROM doc_snapshots WHERE doc = @doc)',
   )
   const upsertSnapshot = db.prepare(
-    'INSERT INTO doc_snapshots (doc, sealed, upto_seq) VALUES (?, ?, ?) ON CONFLICT(doc) DO UPDATE SET sealed = excluded.sealed, upto_seq = excluded.upto_seq',
+    'INSERT INTO doc_snapshots (doc, sealed, upto_seq, pieces) VALUES (?, ?, ?, ?) ON CONFLICT(doc) DO UPDATE SET sealed = excluded.sealed, upto_seq = excluded.upto_seq, pieces = excluded.pieces',
   )
   const deleteRowsUpTo = db.prepare('DELETE FROM doc_updates WHERE doc = ? AND seq <= ?')
-  const selectPage = db.prepare('SELECT seq, doc, sealed FROM doc_updates WHERE seq > ? ORDER BY seq LIMIT ?')
+  const selectPage = db.prepare('SELECT seq, doc, sealed, updates FROM doc_updates WHERE seq > ? ORDER BY seq LIMIT ?')
   const updateRow = db.prepare('UPDATE doc_updates SET sealed = ? WHERE seq = ?')
-  const selectSnapshots = db.prepare('SELECT doc, sealed FROM doc_snapshots ORDER BY doc')
+  const selectSnapshots = db.prepare('SELECT doc, sealed, pieces FROM doc_snapshots ORDER BY doc')
   const updateSnapshot = db.prepare('UPDATE doc_snapshots SET sealed = ? WHERE doc = ?')
 
   const keys = (epoch: number): MeshKey | undefined => deps.keyFor(epoch)
   const lastSeqOf = (doc: DocName): number => (selectLastSeq.get({ doc }) as { s: number | null }).s ?? 0
 
-  const insert = (doc: DocName, update: Uint8Array): number => {
-    assertDoc(doc)
-    const sealed = sealUpdate(deps.currentKey(), meshId, doc, update)
-    return Number(insertRow.run(doc, asBuffer(sealed)).lastInsertRowid)
+  const insert = (doc: DocName, updates: readonly Uint8Array[]): number => {
+    const sealed = updates.length === 1 ? sealUpdate(deps.currentKey(), meshId, doc, updates[0] as Uint8Array) : sealUpdate(deps.currentKey(), meshId, doc, packUpdates(updates), { packed: updates.length })
+    return Number(insertRow.run(doc, asBuffer(sealed), updates.length).lastInsertRowid)
   }
 
-  const appendTx = db.transaction(insert)
-  const appendManyTx = db.transaction((items: Array<{ doc: DocName; update: Uint8Array }>) => {
-    for (const item of items) insert(item.doc, item.update)
+  const appendTx = db.transaction((doc: DocName, update: Uint8Array) => insert(doc, [update]))
+  const appendManyTx = db.transaction((byDoc: Map<DocName, Uint8Array[]>) => {
+    const seqs = new Map<DocName, number>()
+    for (const [doc, updates] of byDoc) seqs.set(doc, insert(doc, updates))
+    return seqs
   })
 
+  /** The updates a sealed row or snapshot of `count` updates holds; throws SyncUpdateRejectedError. */
+  const open = (doc: DocName, sealed: Uint8Array, count: number): Uint8Array[] => {
+    // The bytes are authenticated and a snapshot may be far larger than a peer's update: no size cap.
+    if (count === 1) return [openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY }).update]
+    return unpackUpdates(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, packed: count }).update, count)
+  }
+  const openSnapshot = (doc: DocName): { uptoSeq: number; pieces: Uint8Array[]; refused: RefusedRow[] } => {
+    const snapshot = selectSnapshot.get(doc) as { sealed: Buffer; upto_seq: number; pieces: number } | undefined
+    if (snapshot === undefined) return { uptoSeq: 0, pieces: [], refused: [] }
+    try {
+      return { uptoSeq: snapshot.upto_seq, pieces: open(doc, snapshot.sealed, snapshot.pieces), refused: [] }
+    } catch (err) {
+      return { uptoSeq: snapshot.upto_seq, pieces: [], refused: [describeRefusal(snapshot.upto_seq, err)] }
+    }
+  }
+  const openRows = (doc: DocName, afterSeq: number, limit: number): { rows: Array<{ seq: number; updates: Uint8Array[] }>; refused: RefusedRow[]; lastSeq: number } => {
+    const raw = selectRowsAfter.all(doc, afterSeq, limit) as Array<{ seq: number; sealed: Buffer; updates: number }>
+    const rows: Array<{ seq: number; updates: Uint8Array[] }> = []
+    const refused: RefusedRow[] = []
+    for (const row of raw) {
+      try {
+        rows.push({ seq: row.seq, updates: open(doc, row.sealed, row.updates) })
+      } catch (err) {
+        refused.push(describeRefusal(row.seq, err))
+      }
+    }
+    return { rows, refused, lastSeq: raw.at(-1)?.seq ?? afterSeq }
+  }
+
   const readTx = db.transaction((doc: DocName) => {
-    const snapshot = selectSnapshot.get(doc) as { sealed: Buffer; upto_seq: number } | undefined
-    const rows = selectRowsAfter.all(doc, snapshot?.upto_seq ?? 0) as Array<{ seq: number; sealed: Buffer }>
-    return { snapshot, rows }
+    const snapshot = openSnapshot(doc)
+    const log = openRows(doc, snapshot.uptoSeq, Number.MAX_SAFE_INTEGER)
+    return { snapshot, log }
   })
 
   // The rows are deleted once the snapshot is written, so first prove it opens: a state that
   // is not a Yjs update, or a keyFor that lacks the current key, must not cost the document.
   // Done before the transaction, so the write lock is not held while a large state is parsed.
-  const sealSnapshot = (doc: DocName, state: Uint8Array): Uint8Array => {
-    // A structural read of the state (far cheaper than applying it to a scratch document,
-    // which for a large document took seconds on every compaction).
-    try {
-      Y.parseUpdateMeta(state)
-    } catch {
-      throw new ModelInputInvalidError('state', 'is not a Yjs update')
+  const sealSnapshot = (doc: DocName, pieces: readonly Uint8Array[]): Uint8Array => {
+    if (pieces.length === 0) throw new ModelInputInvalidError('state', 'holds no piece')
+    for (const piece of pieces) {
+      if (!(piece instanceof Uint8Array)) throw new ModelInputInvalidError('state', 'must be a Uint8Array or an array of them')
+      // A structural read of the state (far cheaper than applying it to a scratch document,
+      // which for a large document took seconds on every compaction).
+      try {
+        Y.parseUpdateMeta(piece)
+      } catch {
+        throw new ModelInputInvalidError('state', 'is not a Yjs update')
+      }
     }
-    const sealed = sealUpdate(deps.currentKey(), meshId, doc, state)
+    const packed = pieces.length === 1 ? {} : { packed: pieces.length }
+    const sealed = sealUpdate(deps.currentKey(), meshId, doc, pieces.length === 1 ? (pieces[0] as Uint8Array) : packUpdates(pieces), packed)
     try {
-      openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY })
+      openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, ...packed })
     } catch (err) {
       if (err instanceof SyncUpdateRejectedError && err.reason === 'malformed') {
         throw new ModelInputInvalidError('state', 'is not a Yjs update')
@@ -139,21 +196,21 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     return sealed
   }
 
-  const compactTx = db.transaction((doc: DocName, sealed: Uint8Array, uptoSeq: number) => {
+  const compactTx = db.transaction((doc: DocName, sealed: Uint8Array, pieces: number, uptoSeq: number) => {
     const last = lastSeqOf(doc)
     if (uptoSeq > last) throw new ModelInputInvalidError('uptoSeq', `${uptoSeq} is past the last seq ${last} of ${doc}`)
-    const previous = selectSnapshot.get(doc) as { upto_seq: number } | undefined
+    const previous = selectUptoSeq.get(doc) as { upto_seq: number } | undefined
     // Rows below an earlier snapshot's mark are already gone; never move the mark back.
-    upsertSnapshot.run(doc, asBuffer(sealed), Math.max(uptoSeq, previous?.upto_seq ?? 0))
+    upsertSnapshot.run(doc, asBuffer(sealed), Math.max(uptoSeq, previous?.upto_seq ?? 0), pieces)
     deleteRowsUpTo.run(doc, uptoSeq)
   })
 
   const resealTx = db.transaction((): number => {
     const current = deps.currentKey()
-    const reseal = (doc: string, sealed: Uint8Array): Uint8Array | undefined => {
+    const reseal = (doc: string, sealed: Uint8Array, count: number): Uint8Array | undefined => {
       if (!isDocName(doc) || epochOf(sealed) === current.epoch) return undefined
       try {
-        return resealUpdate(keys, current, meshId, doc, sealed)
+        return resealUpdate(keys, current, meshId, doc, sealed, count === 1 ? {} : { packed: count })
       } catch (err) {
         if (err instanceof SyncUpdateRejectedError) return undefined
         throw err
@@ -162,18 +219,18 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     let count = 0
     // Paged, because better-sqlite3 cannot write while an iterator is open on the connection.
     for (let after = 0; ; ) {
-      const page = selectPage.all(after, RESEAL_PAGE) as Array<{ seq: number; doc: string; sealed: Buffer }>
+      const page = selectPage.all(after, RESEAL_PAGE) as Array<{ seq: number; doc: string; sealed: Buffer; updates: number }>
       if (page.length === 0) break
       for (const row of page) {
         after = row.seq
-        const resealed = reseal(row.doc, row.sealed)
+        const resealed = reseal(row.doc, row.sealed, row.updates)
         if (resealed === undefined) continue
         updateRow.run(asBuffer(resealed), row.seq)
         count++
       }
     }
-    for (const snap of selectSnapshots.all() as Array<{ doc: string; sealed: Buffer }>) {
-      const resealed = reseal(snap.doc, snap.sealed)
+    for (const snap of selectSnapshots.all() as Array<{ doc: string; sealed: Buffer; pieces: number }>) {
+      const resealed = reseal(snap.doc, snap.sealed, snap.pieces)
       if (resealed === undefined) continue
       updateSnapshot.run(asBuffer(resealed), snap.doc)
       count++
@@ -183,37 +240,48 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
 
   return {
     append(doc, update) {
+      assertDoc(doc)
       return appendTx(doc, update)
     },
 
     appendMany(items) {
-      appendManyTx(items)
+      const byDoc = new Map<DocName, Uint8Array[]>()
+      for (const { doc, update } of items) {
+        assertDoc(doc)
+        if (!(update instanceof Uint8Array)) throw new ModelInputInvalidError('update', 'must be a Uint8Array')
+        const list = byDoc.get(doc)
+        if (list === undefined) byDoc.set(doc, [update])
+        else list.push(update)
+      }
+      if (byDoc.size === 0) return new Map()
+      return appendManyTx(byDoc)
     },
 
     load(doc) {
       assertDoc(doc)
-      const { snapshot, rows } = readTx(doc)
-      const updates: Uint8Array[] = []
-      const refused: RefusedRow[] = []
-      // The snapshot is authenticated and may be far larger than a peer's update: no size cap.
-      const open = (seq: number, sealed: Uint8Array): void => {
-        try {
-          updates.push(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY }).update)
-        } catch (err) {
-          refused.push(describeRefusal(seq, err))
-        }
-      }
-      if (snapshot !== undefined) open(snapshot.upto_seq, snapshot.sealed)
-      for (const row of rows) open(row.seq, row.sealed)
-
-      const lastRow = rows.at(-1)
-      if (lastRow !== undefined && rows.length >= compactAfter && refused.length === 0) {
+      const { snapshot, log } = readTx(doc)
+      const updates = [...snapshot.pieces]
+      for (const row of log.rows) updates.push(...row.updates)
+      const refused = [...snapshot.refused, ...log.refused]
+      const logUpdates = updates.length - snapshot.pieces.length
+      const lastRow = log.rows.at(-1)
+      if (lastRow !== undefined && logUpdates >= compactAfter && refused.length === 0) {
         // Compacting past a refused row would delete bytes that a later key may still open.
         const merged = Y.mergeUpdates(updates)
-        compactTx(doc, sealSnapshot(doc, merged), lastRow.seq)
+        compactTx(doc, sealSnapshot(doc, [merged]), 1, lastRow.seq)
         return { updates: [merged], refused }
       }
       return { updates, refused }
+    },
+
+    openSnapshot(doc) {
+      assertDoc(doc)
+      return openSnapshot(doc)
+    },
+
+    openRows(doc, afterSeq, limit) {
+      assertDoc(doc)
+      return openRows(doc, afterSeq, limit)
     },
 
     pending(doc) {
@@ -226,8 +294,9 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
       if (!Number.isSafeInteger(uptoSeq) || uptoSeq < 0) {
         throw new ModelInputInvalidError('uptoSeq', 'must be a non-negative integer')
       }
-      if (!(state instanceof Uint8Array)) throw new ModelInputInvalidError('state', 'must be a Uint8Array')
-      compactTx(doc, sealSnapshot(doc, state), uptoSeq)
+      const pieces: readonly Uint8Array[] = state instanceof Uint8Array ? [state] : Array.isArray(state) ? state : []
+      if (!(state instanceof Uint8Array) && !Array.isArray(state)) throw new ModelInputInvalidError('state', 'must be a Uint8Array or an array of them')
+      compactTx(doc, sealSnapshot(doc, pieces), pieces.length, uptoSeq)
     },
 
     lastSeq(doc) {
@@ -239,6 +308,37 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
       return resealTx()
     },
   }
+}
+
+/** Frames of several updates: each a u32 big-endian length, then its bytes. */
+export function packUpdates(updates: readonly Uint8Array[]): Uint8Array {
+  let size = 0
+  for (const u of updates) size += 4 + u.length
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let at = 0
+  for (const u of updates) {
+    view.setUint32(at, u.length, false)
+    out.set(u, at + 4)
+    at += 4 + u.length
+  }
+  return out
+}
+
+/** The `count` updates of packed frames; SyncUpdateRejectedError('malformed') unless they fill the bytes exactly. */
+export function unpackUpdates(bytes: Uint8Array, count: number): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const out: Uint8Array[] = []
+  let at = 0
+  while (at < bytes.length) {
+    if (bytes.length - at < 4) throw new SyncUpdateRejectedError('malformed', 'a packed row ends inside a frame length')
+    const length = view.getUint32(at, false)
+    if (length > bytes.length - at - 4) throw new SyncUpdateRejectedError('malformed', `a packed frame of ${length} bytes runs past the row`)
+    out.push(bytes.subarray(at + 4, at + 4 + length))
+    at += 4 + length
+  }
+  if (out.length !== count) throw new SyncUpdateRejectedError('malformed', `a packed row holds ${out.length} updates, not the ${count} its record says`)
+  return out
 }
 
 function assertDoc(doc: string): asserts doc is DocName {

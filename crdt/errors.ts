@@ -77,6 +77,19 @@ export class DocumentsClosedError extends CrdtError {
   }
 }
 
+/**
+ * A group commit's transaction failed (disk full, I/O error, a locked database): the writes
+ * it held are not acknowledged. They stay in the documents and are stored by the next commit
+ * that succeeds.
+ */
+export class StateCommitFailedError extends CrdtError {
+  readonly updates: number
+  constructor(updates: number, options?: { cause?: unknown }) {
+    super('STATE_COMMIT_FAILED', `the state database could not commit ${updates} update(s); the write is not acknowledged`, options)
+    this.updates = updates
+  }
+}
+
 /** A sync frame could not be decoded (bad version, type, length or field). */
 export class SyncFrameMalformedError extends CrdtError {
   readonly reason: string

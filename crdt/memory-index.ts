@@ -6,8 +6,10 @@
  * when created, so a node starts without indexing every entry; that fill is synchronous, so
  * the first search sees every committed entry. `warm` instead fills it in the background, a
  * chunk of entries per turn of the event loop, so that a large memory neither makes the first
- * search wait nor blocks the node (a leader's heartbeats) for long; a search before the
- * background fill ends finishes it at once. Entries changed during the fill are queued like any
+ * search wait nor blocks the node (a leader's heartbeats) for long. `filled()` resolves when
+ * that fill ends: the API awaits it before a search, so a search made meanwhile waits for the
+ * fill (the event loop runs on) rather than finishing it; a synchronous search before it ends
+ * still finishes it at once, holding the loop. Entries changed during the fill are queued like any
  * change, and the fill skips every id already indexed. From then on it follows `model.onChange`: the ids
  * each change batch touches are queued, and the queue is applied as one SQLite transaction (a
  * delete and a re-insert per id) before the next search or size, or once it holds
@@ -23,7 +25,7 @@
  * ever matched as words or dropped; all words must match. At most 64 distinct words count.
  */
 import Database from 'better-sqlite3'
-import { ModelInputInvalidError } from './errors.js'
+import { DocumentsClosedError, ModelInputInvalidError } from './errors.js'
 import type { MemoryEntry, MemoryModel } from './memory-model.js'
 
 export interface SearchResult {
@@ -56,6 +58,12 @@ export interface MemoryIndex {
   warm(schedule: (step: () => void) => { cancel(): void }, chunk?: number): void
   /** Whether every entry is indexed already (no fill is outstanding), so a search now does no fill. */
   isFilled(): boolean
+  /**
+   * Resolves once every entry is indexed: when the background fill ends, or at once when there
+   * is none to wait for (with no `warm` before, it fills now, synchronously). Rejects with
+   * DocumentsClosedError when the index is closed first.
+   */
+  filled(): Promise<void>
   /** Stops following the model; closes the connection if the index opened it. Idempotent. */
   close(): void
 }
@@ -117,6 +125,12 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
   /** Ids a background fill has still to index (from position `next`), or null when none runs. */
   let filling: { ids: string[]; next: number } | null = null
   let pendingStep: { cancel(): void } | null = null
+  let fillWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
+  const fillEnded = (): void => {
+    const waiting = fillWaiters
+    fillWaiters = []
+    for (const w of waiting) w.resolve()
+  }
   const reset = (): void => {
     db.exec(DROP)
     db.exec(SCHEMA)
@@ -165,6 +179,7 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     if (filling !== null) fillSome(Number.MAX_SAFE_INTEGER)
     if (!filled) refill()
     else if (queued.size > 0) applyQueued()
+    if (filling === null) fillEnded()
   }
 
   const unsubscribe = model.onChange(({ changed, deleted }) => {
@@ -176,7 +191,11 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
   })
 
   return {
-    rebuild: () => refill(),
+    rebuild() {
+      const count = refill()
+      fillEnded()
+      return count
+    },
 
     search(query, options = {}) {
       const match = toMatchExpression(query)
@@ -196,6 +215,16 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
 
     isFilled: () => filled,
 
+    filled() {
+      if (closed) return Promise.reject(new DocumentsClosedError())
+      if (filled && filling === null) return Promise.resolve()
+      if (filling === null) {
+        settle()
+        return Promise.resolve()
+      }
+      return new Promise<void>((resolve, reject) => void fillWaiters.push({ resolve, reject }))
+    },
+
     warm(schedule, chunk = 2000) {
       if (closed || filled || filling !== null) return
       reset()
@@ -205,6 +234,7 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
         if (closed || filling === null) return
         fillSome(chunk)
         if (filling !== null) pendingStep = schedule(step)
+        else fillEnded()
       }
       pendingStep = schedule(step)
     },
@@ -214,6 +244,7 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
       // A given connection keeps the index as of close: everything changed before it.
       if (!owned) settle()
       closed = true
+      for (const w of fillWaiters.splice(0)) w.reject(new DocumentsClosedError())
       pendingStep?.cancel()
       pendingStep = null
       unsubscribe()

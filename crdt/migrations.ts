@@ -54,4 +54,17 @@ export const migrations: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 4,
+    name: 'update rows and snapshots that hold several updates',
+    up(db) {
+      // A row of a group commit holds every update of its document in that group, and a
+      // snapshot may be stored as pieces applied one after the other; 1 is a single update,
+      // as every row and snapshot before this migration (document-store.ts).
+      db.exec(`
+        ALTER TABLE doc_updates ADD COLUMN updates INTEGER NOT NULL DEFAULT 1 CHECK (updates >= 1);
+        ALTER TABLE doc_snapshots ADD COLUMN pieces INTEGER NOT NULL DEFAULT 1 CHECK (pieces >= 1);
+      `)
+    },
+  },
 ]

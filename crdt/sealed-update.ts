@@ -47,8 +47,17 @@ const SEAL_OVERHEAD = 1 + 4 + 24 + 16
 
 const encoder = new TextEncoder()
 
-function updateAad(meshId: string, doc: DocName): Uint8Array {
-  return encoder.encode(`instar/update/v1|${meshId}|${doc}`)
+/**
+ * A packed seal (`packed`: the count of updates in it, see document-store.ts) is bound to that
+ * count, so a row's count cannot be changed on disk without its seal failing to open.
+ */
+function updateAad(meshId: string, doc: DocName, packed?: number): Uint8Array {
+  return encoder.encode(packed === undefined ? `instar/update/v1|${meshId}|${doc}` : `instar/update-pack/v1|${meshId}|${doc}|${packed}`)
+}
+
+export interface SealOptions {
+  /** The plaintext packs this many updates (a state.db row of a group commit); bound into the seal. */
+  packed?: number
 }
 
 function assertDocName(doc: string): asserts doc is DocName {
@@ -56,13 +65,13 @@ function assertDocName(doc: string): asserts doc is DocName {
 }
 
 /** Seals a Yjs update for `doc` of mesh `meshId`; `ModelInputInvalidError` for an unknown doc. */
-export function sealUpdate(key: MeshKey, meshId: string, doc: DocName, update: Uint8Array): Uint8Array {
+export function sealUpdate(key: MeshKey, meshId: string, doc: DocName, update: Uint8Array, options: SealOptions = {}): Uint8Array {
   assertDocName(doc)
   if (!(update instanceof Uint8Array)) throw new ModelInputInvalidError('update', 'must be a Uint8Array')
-  return sealWithMeshKey(key, update, updateAad(meshId, doc))
+  return sealWithMeshKey(key, update, updateAad(meshId, doc, options.packed))
 }
 
-export interface OpenUpdateOptions {
+export interface OpenUpdateOptions extends SealOptions {
   /** Largest plaintext accepted; default `MAX_UPDATE_BYTES`. */
   maxBytes?: number
 }
@@ -80,7 +89,7 @@ export function openUpdate(
   sealed: Uint8Array,
   options: OpenUpdateOptions = {},
 ): { epoch: number; update: Uint8Array } {
-  const { epoch, plaintext } = openSealed(keys, meshId, doc, sealed, options.maxBytes ?? MAX_UPDATE_BYTES)
+  const { epoch, plaintext } = openSealed(keys, meshId, doc, sealed, options.maxBytes ?? MAX_UPDATE_BYTES, options.packed)
   return { epoch, update: plaintext }
 }
 
@@ -95,9 +104,10 @@ export function resealUpdate(
   meshId: string,
   doc: DocName,
   sealed: Uint8Array,
+  options: SealOptions = {},
 ): Uint8Array {
-  const { plaintext } = openSealed(keys, meshId, doc, sealed, Number.POSITIVE_INFINITY)
-  return sealWithMeshKey(newKey, plaintext, updateAad(meshId, doc))
+  const { plaintext } = openSealed(keys, meshId, doc, sealed, Number.POSITIVE_INFINITY, options.packed)
+  return sealWithMeshKey(newKey, plaintext, updateAad(meshId, doc, options.packed))
 }
 
 /** Hex SHA-256 of the sealed bytes: the id under which a replayed update is recognized. */
@@ -111,6 +121,7 @@ function openSealed(
   doc: DocName,
   sealed: Uint8Array,
   maxBytes: number,
+  packed: number | undefined,
 ): { epoch: number; plaintext: Uint8Array } {
   if (!isDocName(doc)) throw new SyncUpdateRejectedError('wrong-document', `"${String(doc)}" is not a document name`)
   let epoch: number
@@ -125,7 +136,7 @@ function openSealed(
     throw new SyncUpdateRejectedError('malformed', `the update is larger than ${maxBytes} bytes`, { epoch })
   }
   try {
-    return openWithMeshKey(keys, sealed, updateAad(meshId, doc))
+    return openWithMeshKey(keys, sealed, updateAad(meshId, doc, packed))
   } catch (cause) {
     if (cause instanceof MeshKeyUnknownEpochError) {
       throw new SyncUpdateRejectedError('unknown-epoch', `no mesh key for epoch ${cause.epoch}`, { cause, epoch: cause.epoch })

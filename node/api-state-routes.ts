@@ -10,7 +10,8 @@ import { MEMORY_SEARCH_LIMITS, type AgentState, type Person } from '../crdt/inde
 export const SEARCH_QUERY_MAX_LENGTH = MEMORY_SEARCH_LIMITS.maxQueryLength
 
 export interface StateRoutesDeps {
-  state(): AgentState
+  /** The agent state once its documents are loaded; rejects (MESH_NOT_MEMBER) on a machine that has none. */
+  state(): Promise<AgentState>
   selfPeerId(): string
   now(): number
 }
@@ -43,15 +44,21 @@ export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesD
     },
     async (request) => {
       const body = request.body as { text: string; topic: string; tags?: string[] }
-      // The model call returns after the SQLite commit: the answer is the acknowledgement.
-      const id = deps.state().memory.add({ text: body.text, topic: body.topic, tags: body.tags ?? [], author: deps.selfPeerId() }, deps.now())
+      const state = await deps.state()
+      const id = state.memory.add({ text: body.text, topic: body.topic, tags: body.tags ?? [], author: deps.selfPeerId() }, deps.now())
+      // The answer is the acknowledgement: sent once the group commit that holds the write is.
+      await state.documents.committed()
       return { id }
     },
   )
 
-  const search = (q: string, limit: number, topic: string | undefined) => ({
-    results: deps.state().memoryIndex.search(q, { limit: Math.min(100, Math.max(1, limit)), ...(topic === undefined ? {} : { topic }) }),
-  })
+  const search = async (q: string, limit: number, topic: string | undefined) => {
+    const index = (await deps.state()).memoryIndex
+    // Before the index is filled, the request waits for the background fill (which gives up
+    // the turn between chunks) rather than finishing it at once on the event loop.
+    await index.filled()
+    return { results: index.search(q, { limit: Math.min(100, Math.max(1, limit)), ...(topic === undefined ? {} : { topic }) }) }
+  }
   const searchQuery = { type: 'string', minLength: 1, maxLength: SEARCH_QUERY_MAX_LENGTH }
   const searchTopic = { type: 'string', minLength: 1, maxLength: 100 }
 
@@ -105,7 +112,7 @@ export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesD
     },
     async (request) => {
       const { topic } = request.query as { topic?: string }
-      const memory = deps.state().memory
+      const memory = (await deps.state()).memory
       if (topic === undefined) return { topics: memory.topics() }
       return { entries: memory.listByTopic(topic) }
     },
@@ -116,19 +123,21 @@ export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesD
     { schema: { body: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } } },
     async (request) => {
       const { id } = request.body as { id: string }
-      deps.state().memory.forget(id)
+      const state = await deps.state()
+      state.memory.forget(id)
+      await state.documents.committed()
       return { forgotten: id }
     },
   )
 
-  fastify.get('/people', async () => ({ people: deps.state().relationships.list().map(personJson) }))
+  fastify.get('/people', async () => ({ people: (await deps.state()).relationships.list().map(personJson) }))
 
   fastify.get(
     '/people/show',
     { schema: { querystring: { type: 'object', additionalProperties: false, required: ['q'], properties: { q: { type: 'string', minLength: 1, maxLength: 300 } } } } },
     async (request) => {
       const { q } = request.query as { q: string }
-      return { person: personJson(deps.state().relationships.find(q)) }
+      return { person: personJson((await deps.state()).relationships.find(q)) }
     },
   )
 
@@ -146,10 +155,13 @@ export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesD
     },
     async (request) => {
       const body = request.body as { into: string; from: string }
-      const people = deps.state().relationships
+      const state = await deps.state()
+      const people = state.relationships
       const into = people.find(body.into)
       const from = people.find(body.from)
-      return { person: personJson(people.merge(into.id, from.id, deps.now())) }
+      const merged = personJson(people.merge(into.id, from.id, deps.now()))
+      await state.documents.committed()
+      return { person: merged }
     },
   )
 }

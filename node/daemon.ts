@@ -107,21 +107,29 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   }
 
   let agentState: AgentState | null = null
+  let agentStarted: Promise<void> | null = null
   // The agent's documents need mesh keys: at start for a member, right after joining otherwise.
   const witness = home.config.role === 'witness'
-  const startAgentState = async (): Promise<void> => {
-    if (witness || agentState !== null || !mesh.status().member) return
-    agentState = createAgentState({ mesh, state, clock, logger })
-    await agentState.start()
+  // The load begins once the API listens, so that a large state does not hold back API-ready.
+  let apiListening!: () => void
+  const listening = new Promise<void>((resolve) => (apiListening = resolve))
+  const startAgentState = (): Promise<void> => {
+    if (witness || agentState !== null || !mesh.status().member) return agentStarted ?? Promise.resolve()
+    const created = createAgentState({ mesh, state, clock, logger })
+    agentState = created
     // No entry count here: counting would decode every memory entry, which start leaves to first use.
-    logger.info({}, 'agent state loaded')
+    agentStarted = listening.then(() => created.start()).then(() => logger.info({}, 'agent state loaded'))
+    return agentStarted
   }
-  const requireAgentState = (): AgentState => {
+  /** The agent state once loaded: a request made while it loads waits for the load. */
+  const requireAgentState = async (): Promise<AgentState> => {
     if (witness) throw new NodeError('MESH_NOT_MEMBER', 'this is a witness: it votes in leader elections and holds none of the agent\'s state')
-    if (agentState === null) {
+    if (agentState === null || agentStarted === null) {
       throw new NodeError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet: join one with "instar mesh pair <invitation>"')
     }
-    return agentState
+    const loading = agentState
+    await agentStarted
+    return loading
   }
 
   // Last resort: a promise that rejects with no handler would otherwise end the process
@@ -226,10 +234,16 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     undo.push(() => opened.stopJournal())
     undo.push(() => mesh.stop())
     if (options.listen === undefined) state.setMeta(LISTEN_PORTS_KEY, JSON.stringify(boundPorts(configured, mesh.host.addresses())))
-    await startAgentState()
+    // Loads in slices once the API listens, and while it answers: /health and /node at once,
+    // the state routes once the documents are loaded (requireAgentState).
+    startAgentState().catch((err: unknown) => {
+      // A stop while loading closes the documents under the load: that is no failure.
+      if (stopping === null) logger.error({ code: codeOf(err), err }, 'the agent state failed to load')
+    })
     undo.push(() => {
       agentState?.stop()
       agentState = null
+      agentStarted = null
     })
 
     api = createApiServer(
@@ -248,6 +262,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     )
     await api.start()
     undo.push(() => api.stop())
+    apiListening()
 
     writeRunInfo(home.paths, {
       pid,

@@ -300,4 +300,92 @@ describe('document store', () => {
     ])
     expect([store.pending('memory'), store.pending('jobs')]).toEqual([1, 1])
   })
+
+  it('stores a group of appendMany as one row per document, sealed once, and loads its updates in order', () => {
+    const { state, store } = openStore(join(tempDir(), 'state.db'), freshRing())
+    const memory = new Y.Doc()
+    const jobs = new Y.Doc()
+    const items: Array<{ doc: DocName; update: Uint8Array }> = []
+    memory.on('update', (update: Uint8Array) => items.push({ doc: 'memory', update }))
+    jobs.on('update', (update: Uint8Array) => items.push({ doc: 'jobs', update }))
+    for (let i = 0; i < 5; i++) memory.getMap('entries').set(`e${i}`, SECRET_TEXT)
+    jobs.getMap('jobs').set('digest', { cron: '0 9 * * *' })
+    memory.getMap('entries').delete('e0')
+    const seqs = store.appendMany(items)
+    expect([...seqs.keys()].sort()).toEqual(['jobs', 'memory'])
+    const rows = state.db.prepare('SELECT seq, doc, updates FROM doc_updates ORDER BY seq').all()
+    expect(rows).toEqual([
+      { seq: seqs.get('memory'), doc: 'memory', updates: 6 },
+      { seq: seqs.get('jobs'), doc: 'jobs', updates: 1 },
+    ])
+    for (const blob of rawBlobs(state)) expect(blob.sealed.includes(Buffer.from('plaintext-canary-7f3a9c'))).toBe(false)
+    const loaded = store.load('memory')
+    expect(loaded.updates).toEqual(items.filter((i) => i.doc === 'memory').map((i) => i.update))
+    expectContent(loaded.updates, memory)
+    expect(store.pending('memory')).toBe(6)
+    expect(store.openRows('memory', 0, 10).rows).toEqual([{ seq: seqs.get('memory'), updates: loaded.updates }])
+  })
+
+  it('refuses a packed row whose update count was altered on disk, and loads the rest', () => {
+    const { state, store } = openStore(join(tempDir(), 'state.db'), freshRing())
+    const { ydoc, seqs } = trackedDoc(store, 'memory')
+    ydoc.getMap('m').set('before', 1)
+    const updates: Uint8Array[] = []
+    const other = new Y.Doc()
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(ydoc))
+    other.on('update', (u: Uint8Array) => updates.push(u))
+    other.getMap('m').set('x', 1)
+    other.getMap('m').set('y', 2)
+    const packed = store.appendMany(updates.map((update) => ({ doc: 'memory', update }))).get('memory') as number
+    for (const count of [1, 3]) {
+      state.db.prepare('UPDATE doc_updates SET updates = ? WHERE seq = ?').run(count, packed)
+      const { updates: loaded, refused } = store.load('memory')
+      expect(refused).toEqual([{ seq: packed, code: 'SYNC_UPDATE_REJECTED', reason: 'auth-failed' }])
+      expect(rebuild(loaded).getMap('m').toJSON()).toEqual({ before: 1 })
+    }
+    expect(seqs).toHaveLength(1)
+  })
+
+  it('re-seals packed rows and a snapshot of pieces under a new key, and they load as before', () => {
+    const ring = freshRing()
+    const oldKey = ring.current
+    const { store } = openStore(join(tempDir(), 'state.db'), ring)
+    const ydoc = new Y.Doc()
+    const items: Array<{ doc: DocName; update: Uint8Array }> = []
+    ydoc.on('update', (update: Uint8Array) => items.push({ doc: 'memory', update }))
+    for (let i = 0; i < 4; i++) ydoc.getMap('entries').set(`early ${i}`, i)
+    store.appendMany(items.splice(0))
+    const piecesOf = (doc: Y.Doc): Uint8Array[] => {
+      const all = Y.encodeStateAsUpdate(doc)
+      const half = new Y.Doc()
+      Y.applyUpdate(half, all)
+      return [Y.encodeStateAsUpdate(half), Y.encodeStateAsUpdate(new Y.Doc())]
+    }
+    store.compact('memory', piecesOf(ydoc), store.lastSeq('memory'))
+    for (let i = 0; i < 3; i++) ydoc.getMap('entries').set(`late ${i}`, i)
+    store.appendMany(items.splice(0))
+
+    const newKey = generateMeshKey(2)
+    ring.current = newKey
+    ring.held = [oldKey, newKey]
+    expect(store.reseal()).toBe(2)
+    ring.held = [newKey]
+    const { updates, refused } = store.load('memory')
+    expect(refused).toEqual([])
+    expect(updates).toHaveLength(2 + 3) // the snapshot's two pieces, then the row's three updates
+    expectContent(updates, ydoc)
+    expect(store.openSnapshot('memory').pieces).toHaveLength(2)
+  })
+
+  it('refuses to compact pieces of which one is not a Yjs update, and deletes nothing', () => {
+    const { store } = openStore(join(tempDir(), 'state.db'), freshRing())
+    const { ydoc } = trackedDoc(store, 'memory')
+    ydoc.getMap('m').set('k', 'v')
+    const last = store.lastSeq('memory')
+    expect(() => store.compact('memory', [Y.encodeStateAsUpdate(ydoc), new TextEncoder().encode('not an update')], last)).toThrowError(
+      expect.objectContaining({ code: 'CRDT_INPUT_INVALID', field: 'state' }),
+    )
+    expect(() => store.compact('memory', [], last)).toThrowError(expect.objectContaining({ code: 'CRDT_INPUT_INVALID', field: 'state' }))
+    expect(store.pending('memory')).toBe(1)
+  })
 })

@@ -228,6 +228,37 @@ describe('memory index', () => {
       expect(steps).toEqual([])
     })
 
+    it('resolves filled() only when the background fill ends, leaving each chunk to its own step', async () => {
+      const { model } = filledModel(200, 13)
+      const live = open(model)
+      const { steps, schedule } = manual()
+      live.warm(schedule, 50)
+      let done = false
+      const waiting = live.filled().then(() => void (done = true))
+      for (let step = 0; step < 3; step++) {
+        ;(steps.shift() as () => void)()
+        await Promise.resolve()
+        // A waiting search makes no step do more than its chunk: the fill is not finished at once.
+        expect([done, live.isFilled(), steps.length]).toEqual([false, false, 1])
+      }
+      ;(steps.shift() as () => void)()
+      await waiting
+      expect(live.isFilled()).toBe(true)
+      expect(steps).toEqual([])
+      sameAnswers(live, open(model, new Database(':memory:')), 13)
+      await live.filled()
+    })
+
+    it('rejects a filled() still waiting when the index is closed', async () => {
+      const { model } = filledModel(100, 17)
+      const live = createMemoryIndex({ model })
+      const { schedule } = manual()
+      live.warm(schedule, 10)
+      const waiting = live.filled()
+      live.close()
+      await expect(waiting).rejects.toMatchObject({ code: 'CRDT_DOCUMENTS_CLOSED' })
+    })
+
     it('cancels its waiting step when closed', () => {
       const { model } = filledModel(100, 9)
       const live = createMemoryIndex({ model })

@@ -81,7 +81,11 @@ describe('document storage', () => {
     const db = openStateDb(path, 0)
     const state = createAgentState({ mesh: a.mesh, state: db, clock: createSystemClock(), logger: silentLogger }, { compactAfter: 50 })
     await state.start()
-    for (let i = 0; i < 120; i++) state.memory.add({ text: `note ${i}`, topic: 't', author: a.mesh.peerId }, i)
+    // Each write acknowledged before the next, so each is a group commit and a row of its own.
+    for (let i = 0; i < 120; i++) {
+      state.memory.add({ text: `note ${i}`, topic: 't', author: a.mesh.peerId }, i)
+      await state.documents.committed()
+    }
     const rows = (db.db.prepare("SELECT COUNT(*) AS n FROM doc_updates WHERE doc = 'memory'").get() as { n: number }).n
     expect(rows).toBeLessThan(50)
     expect((db.db.prepare("SELECT COUNT(*) AS n FROM doc_snapshots WHERE doc = 'memory'").get() as { n: number }).n).toBe(1)
@@ -89,6 +93,7 @@ describe('document storage', () => {
     db.close()
     const db2 = openStateDb(path, 0)
     const again = createAgentState({ mesh: a.mesh, state: db2, clock: createSystemClock(), logger: silentLogger })
+    await again.start()
     expect(again.memory.size()).toBe(120)
     expect(again.memoryIndex.search('note 77', { limit: 1 })[0]?.text).toBe('note 77')
     again.stop()

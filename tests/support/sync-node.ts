@@ -50,6 +50,7 @@ export async function withSyncEngine(node: TestNode, options: SyncNodeOptions = 
     real.close()
     db.close()
   })
+  await real.load()
   await sync.start()
   return { documents, memory: createMemoryModel(real.doc('memory')), sync }
 }
