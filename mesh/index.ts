@@ -43,6 +43,7 @@ export {
   RosterMemberNotFoundError,
   RosterNotMemberError,
   RosterSignerRemovedError,
+  RosterUpdateTooCostlyError,
 } from './errors.js'
 export { frameStream } from './frame-stream.js'
 export type { FrameStream } from './frame-stream.js'
