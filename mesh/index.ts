@@ -57,6 +57,7 @@ export {
   ElectionFrameMalformedError,
   ElectionTermExhaustedError,
   ElectionWitnessCannotLeadError,
+  ElectionWitnessTermRefusedError,
   LeaseTermStaleError,
 } from './election-errors.js'
 export type { ElectionErrorCode } from './election-errors.js'
