@@ -118,3 +118,15 @@ export const extremeU32 = (random: Random): number => pick(random, [0, 1, 2, 0x7
 
 /** How a stream ends after an attack that does not say otherwise. */
 export const endOf = (random: Random): Attack['end'] => (random() < 0.85 ? 'close' : 'abort')
+
+/** A small seeded PRNG (mulberry32), the same as tests/support/seeded-random.ts (which bench/ cannot import). */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

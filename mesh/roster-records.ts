@@ -149,15 +149,18 @@ export interface RosterRecordsDeps {
   members: () => ReadonlyMap<string, unknown>
   /** Whether the machine with this public key hex was removed. */
   removed: (publicKeyHex: string) => boolean
-  /** Whether the machine with this public key hex is a member or the witness; `members` by default. */
-  participant?: (publicKeyHex: string) => boolean
+  /**
+   * Whether the machine of this peer id is a member or the witness, or was removed (a record
+   * of any other machine is refused before its signature is checked); every peer id is by
+   * default, and `members` decides after the check.
+   */
+  known?: (peerId: string) => boolean
   peerOf: (publicKeyHex: string) => string
 }
 
 /** Reads and writes the address and mesh key maps; membership checks on callers stay in roster.ts. */
 export function createRosterRecords(deps: RosterRecordsDeps) {
   const { addresses, keys, meshId, members, removed, peerOf } = deps
-  const participant = deps.participant ?? ((publicKeyHex: string) => members().has(publicKeyHex))
   const cache = new WeakMap<Uint8Array, SignedEntry<unknown> | null>()
   const read = <T>(bytes: Uint8Array | undefined, codec: EntryCodec<T>): SignedEntry<T> | null => {
     if (!(bytes instanceof Uint8Array)) return null
@@ -237,10 +240,11 @@ export function createRosterRecords(deps: RosterRecordsDeps) {
      * its own: kept, they would grow every copy of the roster without bound).
      */
     mergeAddress(key: string, bytes: Uint8Array): void {
+      // Before the signature: checking it is what a flood of strangers' records would cost.
+      if (deps.known !== undefined && !deps.known(key)) throw new RosterNotMemberError(key, 'its address record is refused')
       const record = decodeAddressRecord(bytes)
       if (peerOf(record.body.publicKey) !== key) throw new RosterEventInvalidError('map key is not the signer peer id')
       if (removed(record.body.publicKey)) throw new RosterSignerRemovedError(key, 'its address record is refused')
-      if (!participant(record.body.publicKey)) throw new RosterNotMemberError(key, 'its address record is refused')
       if (newer(record, addressRecord(key))) addresses.set(key, bytes)
     },
     /** Verifies a remote key entry by a current member; of two for one epoch the lower signature wins everywhere. */
