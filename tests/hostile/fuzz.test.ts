@@ -35,7 +35,7 @@ import { ELECTION_PROTOCOL, PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL, createMeshHo
 import { createSystemClock } from '../../runtime/index.js'
 import { withState } from '../support/agent-state.js'
 import { createRun, expectAttack, expectCodes, expectHoldingsKept, expectLeaseKept, expectLogged, expectUp, holdings, honestLeader, logMarks, summary, type FuzzRun } from '../support/hostile-fuzz.js'
-import { startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { startTestNode } from '../support/mesh-nodes.js'
 import { mulberry32 } from '../support/seeded-random.js'
 import { freshDial, portOf, rawSockets, stranger, strangerFlood } from '../support/strangers.js'
 import { invitationOf, joinVictim, leaderOf, meshKeysOf, readRoster, startVictim, type Victim, type VictimKind } from '../support/victims.js'
@@ -315,7 +315,8 @@ describe('a removed machine and strangers', () => {
         await s.stop()
       } else if (roll < 0.7) {
         run.history.push(`silent-sockets -> ${victim.name}`)
-        await rawSockets(portOf(addresses.get(victim) ?? ''), int(random, 5, 40), random() < 0.5 ? {} : { say: '\u0013/multistream/1.0.0\n' })
+        // The victim may hang up on some at once (its handshake quota per address): that is its defence, not a failure.
+        await rawSockets(portOf(addresses.get(victim) ?? ''), int(random, 5, 40), { ...(random() < 0.5 ? {} : { say: '\u0013/multistream/1.0.0\n' }), ...(random() < 0.5 ? {} : { localAddress: ip() }) }).catch(() => [])
       } else if (roll < 0.8) {
         run.history.push(`stranger-flood -> ${victim.name}`)
         const { held } = await strangerFlood(target, int(random, 5, 30), 4, 100 + (nextIp++ % 100))
