@@ -13,7 +13,10 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { onTestFinished } from 'vitest'
+import { createSystemClock } from '../../runtime/index.js'
 import type { TestNode } from './mesh-nodes.js'
+
+const clock = createSystemClock()
 
 export const addressOf = (node: TestNode): Multiaddr => multiaddr(node.mesh.host.addresses()[0] ?? '')
 export const portOf = (address: string): number => Number(/\/tcp\/(\d+)/.exec(address)?.[1])
@@ -44,7 +47,7 @@ export const closed = (socket: Socket): boolean => socket.closed || socket.destr
 /** A fresh connection from `from` to `to` (never an existing one); true when it opened. */
 export async function freshDial(from: TestNode, to: Multiaddr): Promise<boolean> {
   try {
-    const connection = await from.mesh.host.libp2p.dial(to, { force: true, signal: AbortSignal.timeout(10_000) })
+    const connection = await from.mesh.host.libp2p.dial(to, { force: true, signal: clock.timeoutSignal(10_000) })
     const open = connection.status === 'open'
     await connection.close().catch(() => undefined)
     return open
@@ -87,7 +90,7 @@ export async function strangerFlood(target: Multiaddr, count: number, perIp: num
         const ip = `127.0.0.${firstIp + Math.floor((start + i) / perIp)}`
         const node = await stranger(ip)
         try {
-          const connection = await node.dial(target, { signal: AbortSignal.timeout(10_000) })
+          const connection = await node.dial(target, { signal: clock.timeoutSignal(10_000) })
           held.push({ node, connection, ip })
         } catch {
           refused++
