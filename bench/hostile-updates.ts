@@ -64,3 +64,23 @@ function encode(clients: Map<number, Y.Item[]>): Uint8Array {
   encoder.writeLen(0)
   return encoder.toUint8Array()
 }
+
+/**
+ * One self-contained update for root map `root`: an item under `key` and `count` concurrent
+ * inserts right after it, in Yjs's worst order (as concurrentInserts), with byte values. It
+ * needs nothing of the receiver's document, so it costs count^2 steps even on an empty one
+ * (the roster applies a peer's update to a scratch document).
+ */
+export function selfContainedInserts(root: string, key: string, count: number): Uint8Array {
+  const base = FIRST_CLIENT - 1
+  const origin = Y.createID(base, 0)
+  const clients = new Map<number, Y.Item[]>([[base, [new Y.Item(origin, null, null, null, null, root as never, key, new Y.ContentBinary(new Uint8Array([1])))]]])
+  for (let i = 0; i < count; i++) {
+    const client = FIRST_CLIENT + i
+    const items: Y.Item[] = []
+    if (i > 0) items.push(new Y.Item(Y.createID(client, 0), null, Y.createID(client - 1, i - 1 > 0 ? 1 : 0), null, null, null, null, new Y.ContentBinary(new Uint8Array([2]))))
+    items.push(new Y.Item(Y.createID(client, items.length), null, origin, null, null, null, null, new Y.ContentBinary(new Uint8Array([3]))))
+    clients.set(client, items)
+  }
+  return encode(clients)
+}

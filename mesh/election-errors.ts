@@ -6,6 +6,7 @@ export type ElectionErrorCode =
   | 'LEASE_TERM_STALE'
   | 'ELECTION_FRAME_MALFORMED'
   | 'ELECTION_WITNESS_CANNOT_LEAD'
+  | 'ELECTION_WITNESS_TERM_REFUSED'
   | 'ELECTION_TERM_EXHAUSTED'
   | 'ELECTION_TERM_REPAIRED'
   | 'ELECTION_DELIVERY_FAILED'
@@ -44,6 +45,21 @@ export class ElectionWitnessCannotLeadError extends MeshError {
     super('ELECTION_WITNESS_CANNOT_LEAD', `${peerId} votes but cannot lead, yet sent a ${messageType}: refused, its term not adopted`)
     this.peerId = peerId
     this.messageType = messageType
+  }
+}
+
+/**
+ * A voter that cannot lead (the witness) answered with a term above ours while this node leads
+ * or hears a live leader. Refused: a witness's term never unseats a leader, neither this one nor,
+ * through a follower that took it and then refused the leader's heartbeats, any other.
+ */
+export class ElectionWitnessTermRefusedError extends MeshError {
+  readonly peerId: string
+  readonly term: number
+  constructor(peerId: string, term: number) {
+    super('ELECTION_WITNESS_TERM_REFUSED', `${peerId} votes but cannot lead, yet answered in term ${term}, above ours, while a leader holds the lease: refused`)
+    this.peerId = peerId
+    this.term = term
   }
 }
 

@@ -53,7 +53,7 @@
 import type { Clock, TimerHandle } from '../runtime/index.js'
 import type { Logger } from '../runtime/index.js'
 import { MAX_TERM, isElectionTerm, type ElectionMessage } from './election-protocol.js'
-import { ElectionFrameMalformedError, ElectionTermExhaustedError, ElectionWitnessCannotLeadError, LeaseTermStaleError } from './election-errors.js'
+import { ElectionFrameMalformedError, ElectionTermExhaustedError, ElectionWitnessCannotLeadError, ElectionWitnessTermRefusedError, LeaseTermStaleError } from './election-errors.js'
 import { createRefusalLog, type RefusalLog } from './refusal-log.js'
 import { checkStoredTerm } from './term-store.js'
 
@@ -142,6 +142,8 @@ export function majorityOf(voters: Voter[]): number {
 }
 
 const MAX_WIRE_PRIORITY = 0xffff
+/** The most one member's message raises our term (honest elections move it by one at a time). */
+const MAX_TERM_STEP = 2 ** 16
 /** What only a leader or a candidate sends: refused from a voter that cannot lead. */
 const LEADER_MESSAGES: ReadonlySet<ElectionMessage['type']> = new Set(['heartbeat', 'request-vote', 'pre-vote', 'timeout-now'])
 
@@ -569,13 +571,25 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
         refusals.refuse(err.code, from, { type: message.type, term: message.term, currentTerm: term }, 'election message refused: the sender votes but cannot lead')
         return
       }
+      // Nor do its answers in a higher term unseat a live leader (a leader adopting the term
+      // steps down; a follower that adopts it refuses the leader's next heartbeat, which
+      // then steps down): a node that leads or hears a leader takes no term from a witness.
+      // A candidate does, so one that restarted behind the witness's term catches up.
+      if (!voter.canLead && message.term > term && (role === 'leader' || clock.now() < stickyUntil)) {
+        const err = new ElectionWitnessTermRefusedError(from, message.term)
+        refusals.refuse(err.code, from, { type: message.type, term: message.term, currentTerm: term }, 'election answer refused: a witness\'s term does not unseat a live leader')
+        return
+      }
       // A witness never stands, so the only terms it can know are members' and it is never
       // more than one ahead of a member that hears it: its answers raise our term by at most
       // one each. Adopting less than a sender's real term is safe (a term is only a lower
       // bound; a vote still needs a majority of that term), and it means a hostile witness
-      // needs 2^47 frames, not one, to exhaust the term space. A node that was away catches
-      // up one round trip per term from the witness, and at once from any member.
-      if (!voter.canLead && message.term > term + 1) message = { ...message, term: term + 1 }
+      // needs 2^47 frames, not one, to exhaust the term space. A member's message raises it
+      // by at most MAX_TERM_STEP, so no single frame of a hostile member can bring the mesh
+      // to MAX_TERM, where no node may stand again. A node that was away catches up one
+      // round trip per term from the witness, and per MAX_TERM_STEP terms from a member.
+      const step = voter.canLead ? MAX_TERM_STEP : 1
+      if (message.term > term + step) message = { ...message, term: term + step }
       switch (message.type) {
         case 'request-vote':
           return onRequestVote(from, message)

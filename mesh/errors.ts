@@ -153,6 +153,21 @@ export class RosterEventInvalidError extends MeshError {
   }
 }
 
+/**
+ * A roster update (a peer's roster frame, or a welcome's roster) would cost more to apply
+ * than MAX_ROSTER_UPDATE_STEPS (a flood of concurrent items in one key): refused whole,
+ * before any of it is applied.
+ */
+export class RosterUpdateTooCostlyError extends MeshError {
+  readonly steps: number
+  readonly limit: number
+  constructor(steps: number, limit: number) {
+    super('ROSTER_UPDATE_TOO_COSTLY', `the roster update would take about ${steps} steps to apply, over the ${limit}-step limit: refused whole`)
+    this.steps = steps
+    this.limit = limit
+  }
+}
+
 /** A roster operation needs a signer that is a current member. */
 export class RosterNotMemberError extends MeshError {
   readonly peerId: string

@@ -43,6 +43,7 @@ export {
   RosterMemberNotFoundError,
   RosterNotMemberError,
   RosterSignerRemovedError,
+  RosterUpdateTooCostlyError,
 } from './errors.js'
 export { frameStream } from './frame-stream.js'
 export type { FrameStream } from './frame-stream.js'
@@ -56,6 +57,7 @@ export {
   ElectionFrameMalformedError,
   ElectionTermExhaustedError,
   ElectionWitnessCannotLeadError,
+  ElectionWitnessTermRefusedError,
   LeaseTermStaleError,
 } from './election-errors.js'
 export type { ElectionErrorCode } from './election-errors.js'

@@ -11,20 +11,29 @@
  * was taken in before this check existed; see chooseStoredGenesis for which one wins.
  */
 import * as Y from 'yjs'
-import { RosterEventInvalidError, RosterGenesisForeignError, RosterGenesisMissingError } from './errors.js'
+import { RosterEventInvalidError, RosterGenesisForeignError, RosterGenesisMissingError, RosterUpdateTooCostlyError } from './errors.js'
 import { computeMembership, decodeRosterEvent, type RosterEvent } from './roster-events.js'
+import { MAX_ROSTER_UPDATE_STEPS, rosterUpdateSteps } from './roster-update-cost.js'
 
 /**
  * An untrusted update in a scratch document of its own (the caller destroys it).
- * RosterEventInvalidError if it is malformed or leans on structs it does not carry.
+ * RosterEventInvalidError if it is malformed or leans on structs it does not carry;
+ * RosterUpdateTooCostlyError, before anything is applied, if applying it would cost too much.
  */
 export function scratchOf(update: Uint8Array): Y.Doc {
   const scratch = new Y.Doc()
   try {
+    let steps: number
     try {
-      // decodeUpdate refuses malformed bytes in microseconds; applyUpdate alone can spend
-      // a second on some before it throws.
-      Y.decodeUpdate(update)
+      // decodeUpdate (inside rosterUpdateSteps) refuses malformed bytes in microseconds;
+      // applyUpdate alone can spend a second on some before it throws.
+      steps = rosterUpdateSteps(update)
+    } catch (cause) {
+      throw new RosterEventInvalidError('malformed Yjs update', { cause })
+    }
+    // Applied whole, in one turn: what it may cost is bounded first (roster-update-cost.ts).
+    if (steps > MAX_ROSTER_UPDATE_STEPS) throw new RosterUpdateTooCostlyError(steps, MAX_ROSTER_UPDATE_STEPS)
+    try {
       Y.applyUpdate(scratch, update)
     } catch (cause) {
       throw new RosterEventInvalidError('malformed Yjs update', { cause })

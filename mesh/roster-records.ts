@@ -149,6 +149,12 @@ export interface RosterRecordsDeps {
   members: () => ReadonlyMap<string, unknown>
   /** Whether the machine with this public key hex was removed. */
   removed: (publicKeyHex: string) => boolean
+  /**
+   * Whether the machine of this peer id is a member or the witness, or was removed (a record
+   * of any other machine is refused before its signature is checked); every peer id is by
+   * default, and `members` decides after the check.
+   */
+  known?: (peerId: string) => boolean
   peerOf: (publicKeyHex: string) => string
 }
 
@@ -228,8 +234,14 @@ export function createRosterRecords(deps: RosterRecordsDeps) {
       for (const epoch of keys.keys()) if (keyRecord(epoch) !== null) latest = Math.max(latest, Number(epoch))
       return latest
     },
-    /** Verifies a remote address entry and keeps it if it is newer; throws if it does not verify or its machine was removed. */
+    /**
+     * Verifies a remote address entry and keeps it if it is newer; throws if it does not
+     * verify, or its machine was removed or is no participant (anyone can sign a record of
+     * its own: kept, they would grow every copy of the roster without bound).
+     */
     mergeAddress(key: string, bytes: Uint8Array): void {
+      // Before the signature: checking it is what a flood of strangers' records would cost.
+      if (deps.known !== undefined && !deps.known(key)) throw new RosterNotMemberError(key, 'its address record is refused')
       const record = decodeAddressRecord(bytes)
       if (peerOf(record.body.publicKey) !== key) throw new RosterEventInvalidError('map key is not the signer peer id')
       if (removed(record.body.publicKey)) throw new RosterSignerRemovedError(key, 'its address record is refused')

@@ -5,7 +5,7 @@
  * by why (ROSTER_SIGNER_REMOVED, ROSTER_NOT_MEMBER). Every refusal is logged with its code.
  */
 import type { Connection, Stream } from '@libp2p/interface'
-import { RosterGenesisForeignError } from './errors.js'
+import { MeshError, RosterGenesisForeignError } from './errors.js'
 import { frameStream } from './frame-stream.js'
 import type { MeshLibp2p } from './host.js'
 import type { Clock, Logger } from '../runtime/index.js'
@@ -47,7 +47,11 @@ export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roste
         for (const [code, count] of Object.entries(result.uncounted)) deps.logger.warn({ code, peerId, count }, 'kept roster events that count for nothing')
       } catch (err) {
         const fields = err instanceof RosterGenesisForeignError ? { genesis: err.genesisId, pinned: err.pinnedId } : {}
-        deps.logger.warn({ code: (err as { code?: string }).code ?? 'ROSTER_SYNC_FAILED', peerId, ...fields }, 'roster frame refused')
+        // Ours carry their code; a frame over the limit is refused by the length prefix reader
+        // (whose codes are libp2p's, not ours); anything else is the stream failing.
+        const name = (err as { name?: unknown } | null)?.name
+        const code = err instanceof MeshError ? err.code : name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'InvalidMessageLengthError' ? 'ROSTER_FRAME_MALFORMED' : 'ROSTER_SYNC_FAILED'
+        deps.logger.warn({ code, peerId, ...(err instanceof MeshError ? {} : { cause: name }), ...fields }, 'roster frame refused')
         frames.abort(err instanceof Error ? err : new Error('roster frame refused'))
         return
       }

@@ -231,7 +231,7 @@ export function createRoster(deps: RosterDeps): Roster {
   const isMember = (peerId: string): boolean => memberIndex().has(peerId)
   const isParticipant = (peerId: string): boolean => memberIndex().has(peerId) || witnessIndex().has(peerId)
 
-  const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, removed: (publicKey) => state().removed.has(publicKey), peerOf })
+  const records = createRosterRecords({ addresses, keys, meshId, members: () => state().members, removed: (publicKey) => state().removed.has(publicKey), known: (peerId) => isParticipant(peerId) || removedIndex().has(peerId), peerOf })
 
   const writeEvent = (seed: Uint8Array, type: Exclude<RosterEventType, 'genesis'>, subject: { publicKey: string; name: string }, now: number): string => {
     const signer = toHex(keyPairFromSeed(seed).publicKey)

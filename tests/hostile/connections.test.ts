@@ -8,60 +8,19 @@
  * the loopback interface) so that the per-IP and the total quotas can both be reached; the
  * members dial from 127.0.0.1.
  */
-import { connect, type Socket } from 'node:net'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Connection, Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import type { Socket } from 'node:net'
+import type { Connection } from '@libp2p/interface'
+import { describe, expect, it } from 'vitest'
 import { generateSeed, keyPairFromSeed } from '../../identity/index.js'
 import { PAIRING_PROTOCOL } from '../../mesh/index.js'
 import { createManualClock, createSystemClock, type ManualClock } from '../../runtime/index.js'
 import { frameStream } from '../../mesh/frame-stream.js'
 import { MAX_PAIRING_FRAME, decodePairingMessage, encodePairingMessage, type PairingMessage } from '../../mesh/pairing-protocol.js'
 import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { addressOf, closed, freshDial, portOf as portOfAddress, rawSockets, stranger, strangerFlood } from '../support/strangers.js'
 import { waitFor } from '../support/wait-for.js'
 
-const addressOf = (node: TestNode): Multiaddr => multiaddr(node.mesh.host.addresses()[0] ?? '')
-const portOf = (node: TestNode): number => Number(/\/tcp\/(\d+)/.exec(node.mesh.host.addresses()[0] ?? '')?.[1])
-
-/** TCP sockets that connect and never say a word (or only `say`), closed when the test ends. */
-async function rawSockets(port: number, count: number, options: { localAddress?: string; say?: string } = {}): Promise<Socket[]> {
-  const sockets = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Socket>((resolve, reject) => {
-          const socket = connect({ host: '127.0.0.1', port, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) })
-          onTestFinished(() => void socket.destroy())
-          socket.on('error', () => undefined)
-          socket.once('connect', () => {
-            if (options.say !== undefined) socket.write(options.say)
-            resolve(socket)
-          })
-          socket.once('close', () => reject(new Error('closed before it connected')))
-        }),
-    ),
-  )
-  return sockets
-}
-
-const closed = (socket: Socket): boolean => socket.closed || socket.destroyed || socket.readyState === 'closed'
-
-/** A fresh connection from `from` to `to` (never an existing one); true when it opened. */
-async function freshDial(from: TestNode, to: TestNode): Promise<boolean> {
-  try {
-    const connection = await from.mesh.host.libp2p.dial(addressOf(to), { force: true, signal: AbortSignal.timeout(10_000) })
-    const open = connection.status === 'open'
-    await connection.close().catch(() => undefined)
-    return open
-  } catch {
-    return false
-  }
-}
+const portOf = (node: TestNode): number => portOfAddress(node.mesh.host.addresses()[0] ?? '')
 
 /** The connections `node` holds with peers outside its roster. */
 function strangersOn(node: TestNode): Connection[] {
@@ -73,46 +32,6 @@ function countBy(values: string[]): Map<string, number> {
   const counts = new Map<string, number>()
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1)
   return counts
-}
-
-/** A bare libp2p node with a fresh key, and nothing else of a polite peer, that dials from `localAddress`; stopped when the test ends. */
-async function stranger(localAddress: string): Promise<Libp2p> {
-  const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: [] },
-    // localAddress is passed through to net.connect, which the option type does not list.
-    transports: [tcp({ dialOpts: { localAddress } as object })],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    // A hostile peer does not hang up on itself when the node refuses its pings.
-    connectionMonitor: { enabled: false },
-  })
-  onTestFinished(() => node.stop())
-  await node.start()
-  return node
-}
-
-/** Dials `target` as `count` strangers, `perIp` of them from each of 127.0.0.2, .3, ...; the ones admitted are kept connected. */
-async function strangerFlood(target: Multiaddr, count: number, perIp: number): Promise<{ held: Array<{ node: Libp2p; connection: Connection; ip: string }>; refused: number }> {
-  const held: Array<{ node: Libp2p; connection: Connection; ip: string }> = []
-  let refused = 0
-  const batch = 25
-  for (let start = 0; start < count; start += batch) {
-    await Promise.all(
-      Array.from({ length: Math.min(batch, count - start) }, async (_, i) => {
-        const ip = `127.0.0.${2 + Math.floor((start + i) / perIp)}`
-        const node = await stranger(ip)
-        try {
-          const connection = await node.dial(target, { signal: AbortSignal.timeout(10_000) })
-          held.push({ node, connection, ip })
-        } catch {
-          refused++
-          await node.stop()
-        }
-      }),
-    )
-  }
-  return { held, refused }
 }
 
 function joinRequest(seed: Uint8Array, inviteId: string): Uint8Array {
@@ -149,7 +68,7 @@ describe('strangers holding handshakes', () => {
     await b.mesh.join(a.mesh.invite(60_000).token)
     const silent = await rawSockets(portOf(a), 100)
     const dials: boolean[] = []
-    for (let i = 0; i < 6; i++) dials.push(await freshDial(b, a))
+    for (let i = 0; i < 6; i++) dials.push(await freshDial(b, addressOf(a)))
     expect(dials).toEqual(Array(6).fill(true))
     // The attack was still on while the member dialled: silent sockets were still held.
     expect(silent.some((s) => !closed(s))).toBe(true)
@@ -186,7 +105,7 @@ describe('strangers holding connections', () => {
     const { held } = await strangerFlood(addressOf(a), 300, 10)
     for (const member of [b, w]) {
       const dials: boolean[] = []
-      for (let i = 0; i < 3; i++) dials.push(await freshDial(member, a))
+      for (let i = 0; i < 3; i++) dials.push(await freshDial(member, addressOf(a)))
       expect(dials, member.name).toEqual([true, true, true])
     }
     await waitFor(() => held.filter((h) => h.connection.status === 'open').length === 16, { timeoutMs: 15_000, what: 'the strangers beyond the quota refused' })
@@ -208,7 +127,7 @@ describe('strangers holding connections', () => {
     // Those let in hear nothing but refusals, and not for long.
     await waitFor(() => held.every((h) => h.connection.status !== 'open'), { timeoutMs: 15_000, what: 'every stranger hung up on' })
     expect(connectedTo(a, b)).toBe(true)
-    expect(await freshDial(b, a)).toBe(true)
+    expect(await freshDial(b, addressOf(a))).toBe(true)
   })
 
   it('answers a late use of a used invitation with PAIRING_INVITATION_USED and then hangs up', async () => {

@@ -20,6 +20,8 @@ import { createRoster } from '../../mesh/roster.js'
 import { decodeRosterEvent, encodeRosterEvent, machinePeerId, type RosterEventBody } from '../../mesh/roster-events.js'
 import { createRosterRecords } from '../../mesh/roster-records.js'
 import { MAX_ROSTER_FRAME, encodeRosterState } from '../../mesh/roster-sync-protocol.js'
+import { selfContainedInserts } from '../../bench/hostile-updates.js'
+import { byteStream } from '@libp2p/utils'
 import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
 import { waitFor } from '../support/wait-for.js'
 
@@ -241,5 +243,52 @@ describe('a hostile member on the roster protocol', () => {
     expect(b.persisted.joined).toBeNull()
     expect(b.mesh.status()).toMatchObject({ member: false, meshId: null })
     expect(b.store.updates).toEqual([])
+  })
+})
+
+/** The codes `log` refused `peerId`'s roster frames with (our own pushes to it that failed left out). */
+const refusedCodes = (log: ReturnType<typeof recordingLogger>, peerId: string): unknown[] =>
+  log.entries.filter((e) => e.peerId === peerId && typeof e.code === 'string' && e.code.startsWith('ROSTER_') && e.code !== 'ROSTER_PUSH_FAILED').map((e) => e.code)
+
+describe('roster frames the hostile fuzzer found refused badly (tests/hostile/fuzz.test.ts)', () => {
+  it('refuses a frame of 3,000 concurrent inserts in one key with ROSTER_UPDATE_TOO_COSTLY, before applying any of it', async () => {
+    const { a, b, logA, mallory } = await meshWithAHostileMember()
+    const before = eventIds(a.mesh.roster() as Roster)
+    // 75 KB that cost 3,000^2 steps on an empty document: seconds of a blocked event loop before.
+    const host = await hostileHost(mallory)
+    await sendRosterFrame(host, a, selfContainedInserts('events', 'x', 3000))
+    await waitFor(() => refusedCodes(logA, peerOfSeed(mallory)).length > 0, { timeoutMs: 30_000, what: 'a to refuse the frame' })
+    expect(refusedCodes(logA, peerOfSeed(mallory))).toEqual(['ROSTER_UPDATE_TOO_COSTLY'])
+    expect(eventIds(a.mesh.roster() as Roster)).toEqual(before)
+    expect(connectedTo(a, b)).toBe(true)
+  })
+
+  it('refuses a frame over MAX_ROSTER_FRAME with ROSTER_FRAME_MALFORMED, not a code of libp2p\'s', async () => {
+    const { a, logA, mallory } = await meshWithAHostileMember()
+    const host = await hostileHost(mallory)
+    const stream = await host.libp2p.dialProtocol(multiaddr(a.mesh.host.addresses()[0] ?? ''), ROSTER_SYNC_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    // A length prefix of MAX_ROSTER_FRAME + 1 (a varint), then some of the frame.
+    const prefix: number[] = []
+    for (let n = MAX_ROSTER_FRAME + 1; n > 0; n = Math.floor(n / 128)) prefix.push((n % 128) | (n >= 128 ? 0x80 : 0))
+    await byteStream(stream).write(Uint8Array.from([...prefix, 1, 1, 0, 0]), { signal: AbortSignal.timeout(5000) })
+    await waitFor(() => logA.entries.some((e) => e.peerId === peerOfSeed(mallory) && e.code !== undefined && e.code !== 'ROSTER_PUSH_FAILED'), { timeoutMs: 10_000, what: 'a to refuse the frame' })
+    expect(logA.entries.filter((e) => e.peerId === peerOfSeed(mallory) && e.code !== undefined && e.code !== 'ROSTER_PUSH_FAILED').map((e) => e.code)).toEqual(['ROSTER_FRAME_MALFORMED'])
+  })
+
+  it('keeps no address record of a machine that is neither member nor witness, and logs ROSTER_NOT_MEMBER', async () => {
+    const { a, b, logB, mallory, meshId } = await meshWithAHostileMember()
+    const strangers = Array.from({ length: 20 }, () => generateSeed())
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, (b.mesh.roster() as Roster).encodeState())
+    const records = createRosterRecords({ addresses: doc.getMap('addresses'), keys: doc.getMap('keys'), meshId, members: () => new Map(), removed: () => false, peerOf: (hex) => machinePeerId(fromHex(hex)) })
+    for (const s of strangers) records.publishAddresses(s, ['/ip4/10.0.0.1/tcp/1'], clock.now())
+    const host = await hostileHost(mallory)
+    await sendRosterFrame(host, b, Y.encodeStateAsUpdate(doc))
+    doc.destroy()
+    await waitFor(() => logB.logged('ROSTER_NOT_MEMBER', peerOfSeed(mallory)), { timeoutMs: 10_000, what: 'b to refuse the records' })
+    for (const victim of [a, b]) {
+      const held = [...(victim.mesh.roster() as Roster).doc.getMap('addresses').keys()]
+      expect(strangers.map(peerOfSeed).filter((p) => held.includes(p)), victim.name).toEqual([])
+    }
   })
 })

@@ -83,6 +83,8 @@ describe('a witness never leads', () => {
   ])('lets a %s from the witness raise the term by one at most, so it cannot exhaust the terms', (_name, make) => {
     const n = node()
     n.election.start()
+    // Past the boot stickiness (a node that hears a leader takes no term from the witness).
+    n.clock.advance(1100)
     for (let i = 0; i < 5; i++) n.election.receive('w', make(MAX_TERM))
     expect(n.election.info().term).toBe(5)
     // A member's answer is taken whole, as Raft does.
@@ -134,7 +136,8 @@ describe('a witness never leads', () => {
 
 describe('a term at the bound', () => {
   it('leaves a node that follows a member at MAX_TERM alive and not standing when its timers fire', () => {
-    const n = node()
+    // One below the bound: a member's message raises a term by at most 2^16.
+    const n = node({ store: memoryTermStore({ term: MAX_TERM - 1, votedFor: null }) })
     n.election.start()
     n.clock.advance(1200)
     n.election.receive('b', { type: 'heartbeat', term: MAX_TERM, round: 1 })
@@ -151,7 +154,8 @@ describe('a term at the bound', () => {
   })
 
   it('does not stand on a TIMEOUT_NOW or a refused pre-vote at MAX_TERM, and throws nothing', () => {
-    const n = node()
+    // One below the bound: a member's message raises a term by at most 2^16.
+    const n = node({ store: memoryTermStore({ term: MAX_TERM - 1, votedFor: null }) })
     n.election.start()
     n.clock.advance(1500)
     n.take()
@@ -163,7 +167,8 @@ describe('a term at the bound', () => {
   })
 
   it('still answers at MAX_TERM: grants a member\'s vote request in that term', () => {
-    const n = node()
+    // One below the bound: a member's message raises a term by at most 2^16.
+    const n = node({ store: memoryTermStore({ term: MAX_TERM - 1, votedFor: null }) })
     n.election.start()
     n.clock.advance(1500)
     n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false })
@@ -245,5 +250,60 @@ describe('refusal log', () => {
     clock.advance(1000)
     log.refuse('ELECTION_FRAME_MALFORMED', 'p', {}, 'refused')
     expect(logger.lines.filter((l) => l.fields.peerId === 'p').map((l) => l.fields.suppressed)).toEqual([undefined, undefined, undefined, 7, undefined])
+  })
+})
+
+describe('terms a hostile voter sends (the hostile fuzzer, tests/hostile/fuzz.test.ts)', () => {
+  it('lets a member\'s heartbeat at MAX_TERM raise the term by 2^16 at most, so the node stands again once that leader is quiet', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('b', { type: 'heartbeat', term: MAX_TERM, round: 1 })
+    expect(n.election.info()).toMatchObject({ term: 2 ** 16, leader: 'b' })
+    n.take()
+    n.clock.advance(5000)
+    const asked = n.take('pre-vote').map((s) => s.message.term)
+    expect(asked.length).toBeGreaterThan(0)
+    expect(asked.every((t) => t === 2 ** 16 + 1)).toBe(true)
+    expect(n.election.refusals().ELECTION_TERM_EXHAUSTED).toBeUndefined()
+  })
+
+  it('catches up with a member far ahead in steps of 2^16, and follows it', () => {
+    const n = node()
+    n.election.start()
+    const far = 3 * 2 ** 16 + 5
+    for (let round = 1; round <= 4; round++) n.election.receive('b', { type: 'heartbeat', term: far, round })
+    expect(n.election.info()).toMatchObject({ term: far, leader: 'b' })
+    expect(n.take('heartbeat-reply').at(-1)?.message).toEqual({ type: 'heartbeat-reply', term: far, round: 4, ok: true, priority: 0 })
+  })
+
+  it.each([
+    ['vote', (term: number): ElectionMessage => ({ type: 'vote', term, granted: false })],
+    ['pre-vote-reply', (term: number): ElectionMessage => ({ type: 'pre-vote-reply', term, granted: false })],
+    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0 })],
+  ])('keeps a leader leading when the witness answers with a %s in a higher term, and logs ELECTION_WITNESS_TERM_REFUSED', (_name, make) => {
+    const n = node()
+    n.election.start()
+    n.clock.advance(1500)
+    n.election.receive('w', { type: 'pre-vote-reply', term: 1, granted: true })
+    n.election.receive('w', { type: 'vote', term: 1, granted: true })
+    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
+    for (let i = 0; i < 5; i++) n.election.receive('w', make(2 + i))
+    expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
+    expect(n.store.load().term).toBe(1)
+    expect(n.election.refusals()).toMatchObject({ ELECTION_WITNESS_TERM_REFUSED: 5 })
+    expect(n.logger.lines.some((l) => l.code === 'ELECTION_WITNESS_TERM_REFUSED' && l.level === 'warn')).toBe(true)
+  })
+
+  it('keeps a follower that hears a leader on the leader\'s term when the witness answers in a higher one', () => {
+    const n = node()
+    n.election.start()
+    n.clock.advance(1100)
+    n.election.receive('b', { type: 'heartbeat', term: 1, round: 1 })
+    n.election.receive('w', { type: 'vote', term: 3, granted: false })
+    n.take()
+    n.election.receive('b', { type: 'heartbeat', term: 1, round: 2 })
+    expect(n.election.info()).toMatchObject({ term: 1, leader: 'b' })
+    expect(n.take('heartbeat-reply').map((s) => s.message)).toEqual([{ type: 'heartbeat-reply', term: 1, round: 2, ok: true, priority: 0 }])
   })
 })
