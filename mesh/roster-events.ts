@@ -113,7 +113,12 @@ export function decodeRosterEvent(stored: Uint8Array): RosterEvent {
   } catch (cause) {
     throw new RosterEventInvalidError('subject key is not an Ed25519 point', { cause })
   }
-  return { id: toHex(sha256(stored)), body, sig }
+  return { id: rosterEventId(stored), body, sig }
+}
+
+/** An event's id: the hash of its stored bytes. Cheap next to the signature check. */
+export function rosterEventId(stored: Uint8Array): string {
+  return toHex(sha256(stored))
 }
 
 export const AGENT_SIGNER = 'agent'

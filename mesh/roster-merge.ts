@@ -38,6 +38,8 @@ export interface RosterMergeDeps {
   forget: () => void
   membership: () => Membership
   records: Pick<RosterRecords, 'mergeAddress' | 'mergeMeshKey'>
+  /** Decodes and verifies one event's bytes; a roster passes what checkRemote verified ahead. Defaults to decodeRosterEvent. */
+  decode?: (bytes: Uint8Array) => RosterEvent
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -49,6 +51,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Throws RosterGenesisForeignError, having kept nothing, if the scratch holds another genesis. */
 export function mergeVerified(scratch: Y.Doc, deps: RosterMergeDeps): RosterMergeResult {
   const { doc, events, meshId, records } = deps
+  const decode = deps.decode ?? decodeRosterEvent
   const pinned = deps.pinned()
   const result: RosterMergeResult = { accepted: 0, rejected: 0, refused: {}, uncounted: {} }
   const tally = (counts: Record<string, number>, code: string): void => void (counts[code] = (counts[code] ?? 0) + 1)
@@ -71,7 +74,7 @@ export function mergeVerified(scratch: Y.Doc, deps: RosterMergeDeps): RosterMerg
     try {
       if (!(value instanceof Uint8Array)) throw new RosterEventInvalidError('entry is not bytes')
       const bytes = value.slice()
-      const event = decodeRosterEvent(bytes)
+      const event = decode(bytes)
       if (event.id !== key) throw new RosterEventInvalidError('map key is not the event id')
       if (event.body.mesh !== meshId) throw new RosterEventInvalidError('event is for another mesh')
       if (event.body.type === 'genesis' && event.id !== pinned) throw new RosterGenesisForeignError(event.id, pinned)

@@ -3,6 +3,10 @@
  * A frame carrying another genesis than ours is refused whole (ROSTER_GENESIS_FOREIGN); entries
  * that do not verify are refused one by one; events kept that count for nothing are logged
  * by why (ROSTER_SIGNER_REMOVED, ROSTER_NOT_MEMBER). Every refusal is logged with its code.
+ *
+ * A frame's signatures are checked in short turns (Roster.checkRemote) before it is merged in
+ * one, and one peer's frames are taken one at a time: a frame of some 2,000 events costs
+ * seconds of checks, which must neither hold the event loop nor multiply with streams.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { MeshError, RosterGenesisForeignError } from './errors.js'
@@ -20,6 +24,9 @@ export interface RosterSync {
 
 export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roster | null; logger: Logger; clock: Clock }, options: { timeoutMs?: number } = {}): RosterSync {
   const timeoutMs = options.timeoutMs ?? 10_000
+  const pause = (): Promise<void> => new Promise<void>((resolve) => void deps.clock.setTimeout(resolve, 0))
+  // Per peer, the frame being taken in; the next waits for it.
+  const inFlight = new Map<string, Promise<void>>()
   return {
     async push(peerId) {
       const roster = deps.roster()
@@ -40,6 +47,19 @@ export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roste
       const frames = frameStream(stream, MAX_ROSTER_FRAME)
       try {
         const update = decodeRosterState(await frames.read({ signal: deps.clock.timeoutSignal(timeoutMs) }))
+        const previous = inFlight.get(peerId)
+        let done = (): void => {}
+        const mine = new Promise<void>((resolve) => (done = resolve))
+        inFlight.set(peerId, mine)
+        try {
+          if (previous !== undefined) await previous
+          const ready = deps.roster()
+          if (ready === null) return
+          await ready.checkRemote(update, { now: () => deps.clock.now(), pause })
+        } finally {
+          done()
+          if (inFlight.get(peerId) === mine) inFlight.delete(peerId)
+        }
         const roster = deps.roster()
         if (roster === null) return
         const result = roster.applyRemote(update)

@@ -21,7 +21,7 @@ import * as Y from 'yjs'
 import { fingerprint, fromHex, keyPairFromSeed, toHex } from '../identity/index.js'
 import type { MeshKey } from '../identity/index.js'
 import { RosterEventInvalidError, RosterGenesisForeignError, RosterGenesisMissingError, RosterMemberNotFoundError, RosterNotMemberError } from './errors.js'
-import { AGENT_SIGNER, MAX_EVENT_DEPS, computeMembership, decodeRosterEvent, encodeRosterEvent, machinePeerId, meshIdFromAgentKey } from './roster-events.js'
+import { AGENT_SIGNER, MAX_EVENT_DEPS, computeMembership, decodeRosterEvent, encodeRosterEvent, machinePeerId, meshIdFromAgentKey, rosterEventId } from './roster-events.js'
 import type { Membership, MembershipEntry, RosterEvent, RosterEventType } from './roster-events.js'
 import { genesesIn, pinStoredGenesis, scratchOf, soleGenesis, type RosterRepairs } from './roster-genesis.js'
 import { mergeVerified, type RosterMergeResult } from './roster-merge.js'
@@ -62,6 +62,13 @@ export interface RosterDeps {
   store?: RosterStore
   /** This machine's Ed25519 public key; picks the genesis to pin in an old store that holds several. */
   self?: Uint8Array
+}
+
+/** How checkRemote shares the event loop. */
+export interface RosterCheckTurn {
+  now(): number
+  pause(): Promise<void>
+  turnMs?: number
 }
 
 export interface RosterChangeEvent {
@@ -133,6 +140,15 @@ export interface Roster {
    * RosterGenesisMissingError when no genesis is pinned yet.
    */
   applyRemote(update: Uint8Array): RosterMergeResult
+  /**
+   * Verifies ahead, a few at a time, the signatures of the events in `update` that this
+   * roster does not hold, awaiting `turn.pause()` whenever it has worked `turn.turnMs` (default
+   * 10 ms) by `turn.now()`; an applyRemote of the same update right after then reuses them and
+   * takes one short turn. A roster frame may carry some 2,000 events whose checks take seconds
+   * in all: a peer's frame must not hold the event loop that long. Throws what applyRemote
+   * throws for an update it cannot decode; bad events are left for applyRemote to refuse.
+   */
+  checkRemote(update: Uint8Array, turn: RosterCheckTurn): Promise<void>
   /** After any change to membership, addresses or keys, local or remote. Returns unsubscribe. */
   on(event: 'roster:change', fn: (e: RosterChangeEvent) => void): () => void
   destroy(): void
@@ -289,8 +305,22 @@ export function createRoster(deps: RosterDeps): Roster {
     })
   }
 
+  // Events checkRemote verified (or refused) ahead of applyRemote, by id; bounded, and each
+  // taken out when a merge uses it. The id is the hash of the bytes, so a hit is those bytes.
+  const checked = new Map<string, RosterEvent | Error>()
+  const MAX_CHECKED = 8192
+  const decodeChecked = (bytes: Uint8Array): RosterEvent => {
+    const id = rosterEventId(bytes)
+    const hit = checked.get(id)
+    if (hit === undefined) return decodeRosterEvent(bytes)
+    checked.delete(id)
+    if (hit instanceof Error) throw hit
+    return hit
+  }
+
   const merge = (scratch: Y.Doc): RosterMergeResult =>
     mergeVerified(scratch, {
+      decode: decodeChecked,
       doc,
       events,
       meshId,
@@ -437,6 +467,39 @@ export function createRoster(deps: RosterDeps): Roster {
     applyRemote(update) {
       if (pinned === undefined) throw new RosterGenesisMissingError('this machine has not founded or joined a mesh, so it takes no roster updates')
       return mergeUpdate(update)
+    },
+    async checkRemote(update, turn) {
+      if (pinned === undefined) throw new RosterGenesisMissingError('this machine has not founded or joined a mesh, so it takes no roster updates')
+      const turnMs = turn.turnMs ?? 10
+      const scratch = scratchOf(update)
+      const fresh: Uint8Array[] = []
+      try {
+        for (const [key, value] of scratch.getMap<unknown>('events')) {
+          if (!(value instanceof Uint8Array)) continue
+          const ours = events.get(key)
+          if (ours !== undefined && ours.length === value.length && ours.every((b, i) => b === value[i])) continue
+          fresh.push(value.slice())
+        }
+      } finally {
+        scratch.destroy()
+      }
+      let turnStart = turn.now()
+      for (const bytes of fresh) {
+        if (destroyed) return
+        const id = rosterEventId(bytes)
+        if (!checked.has(id) && !decoded.has(id)) {
+          if (checked.size >= MAX_CHECKED) checked.clear()
+          try {
+            checked.set(id, decodeRosterEvent(bytes))
+          } catch (err) {
+            checked.set(id, err instanceof Error ? err : new RosterEventInvalidError('event does not decode'))
+          }
+        }
+        if (turn.now() - turnStart >= turnMs) {
+          await turn.pause()
+          turnStart = turn.now()
+        }
+      }
     },
     on(_event, fn) {
       listeners.add(fn)
