@@ -23,6 +23,19 @@ export interface NodeStatus {
   version: string
   /** Stored state this node found out of range and repaired as it started (e.g. an election term); [] normally. */
   repairs: StateRepair[]
+  /** This machine's session runner (config sessions.*) and the claude it found; null on a witness. `claude` is null until checked. */
+  sessions: {
+    command: string
+    model: string | null
+    permissionMode: string | null
+    maxConcurrent: number
+    warmTtlMs: number
+    timeoutMs: number
+    claude: { installed: true; version: string } | { installed: false; error: string } | null
+    running: number
+    warm: number
+    queued: number
+  } | null
 }
 
 export interface ApiServerDeps {

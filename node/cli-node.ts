@@ -124,6 +124,12 @@ export async function runStatus(home: string, flags: CommonOptions, what: 'node'
       `  pid          ${s.pid}`,
       `  uptime       ${formatDuration(s.uptimeMs)}`,
       `  version      ${s.version}`,
+      ...(s.sessions === null || s.sessions === undefined
+        ? []
+        : [
+            `  sessions     ${s.sessions.command}: ${s.sessions.claude === null ? 'checking' : s.sessions.claude.installed ? `claude ${s.sessions.claude.version}` : `NOT USABLE (${s.sessions.claude.error})`}`,
+            `               ${s.sessions.running} running, ${s.sessions.warm} warm, ${s.sessions.queued} waiting; at most ${s.sessions.maxConcurrent}; warm for ${formatDuration(s.sessions.warmTtlMs)}, timeout ${formatDuration(s.sessions.timeoutMs)}${s.sessions.model === null ? '' : `; model ${s.sessions.model}`}${s.sessions.permissionMode === null ? '' : `; ${s.sessions.permissionMode}`}`,
+          ]),
       ...(s.repairs ?? []).map(
         (r) => `  repaired     ${r.what}: found ${JSON.stringify(r.found)} (out of range), set to ${r.repairedTo} with no vote [${r.code}]`,
       ),

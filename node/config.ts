@@ -28,6 +28,37 @@ const listenAddress = z.string().refine(
   { message: 'is not a valid multiaddr (example: /ip4/0.0.0.0/tcp/4100)' },
 )
 
+/** A duration as config.json holds it: whole seconds, or a number with a unit ("500ms", "90s", "10m", "2h"). */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+const MAX_DURATION_MS = 7 * 24 * 3_600_000
+export const duration = z
+  .union([z.number().int().min(0).max(MAX_DURATION_MS / 1000), z.string().regex(/^[0-9]{1,9}(ms|s|m|h)$/, 'must be whole seconds or a number with ms, s, m or h (example: "10m")')])
+  .refine((value) => durationMs(value) <= MAX_DURATION_MS, { message: 'must be at most 7 days' })
+
+/** A checked duration in milliseconds. */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value * 1000
+  const unit = (/(ms|s|m|h)$/.exec(value)?.[1] ?? 's') as keyof typeof UNIT_MS
+  return Number(value.slice(0, -unit.length)) * UNIT_MS[unit]
+}
+
+/**
+ * The Claude Code runner of this machine (each machine has its own `claude` install and
+ * login, so these are not shared): the command and extra args, the model and permission mode
+ * it passes, how many sessions may live at once, how long a session stays warm between
+ * messages, and a turn's timeout.
+ */
+export const sessionsSchema = z.strictObject({
+  command: z.string().min(1).max(4096).default('claude'),
+  args: z.array(z.string().max(4096)).max(64).default([]),
+  model: z.string().min(1).max(100).regex(/^[A-Za-z0-9._:\[\]-]+$/, 'may hold only letters, digits and . _ : [ ] -').optional(),
+  permissionMode: z.string().min(1).max(40).regex(/^[A-Za-z]+$/, 'must be a Claude Code permission mode such as acceptEdits').optional(),
+  maxBudgetUsd: z.number().positive().max(10_000).optional(),
+  maxConcurrent: z.number().int().min(1).max(64).default(2),
+  warmTtl: duration.default('10m'),
+  timeout: duration.default('10m'),
+})
+
 const publicKeyHex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters')
 
 export const configSchema = z.strictObject({
@@ -56,6 +87,7 @@ export const configSchema = z.strictObject({
       durability: z.enum(['power-loss', 'process-crash'] as const satisfies readonly Durability[]),
     })
     .default({ durability: 'power-loss' }),
+  sessions: sessionsSchema.prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -16,7 +16,8 @@ import { boundPorts, parseRememberedPorts, withRememberedPorts } from './listen-
 import { createInvitationFile } from './invitation-file.js'
 import { startLeaseJournal } from './lease-journal.js'
 import { join } from 'node:path'
-import { writeConfig } from './config.js'
+import { durationMs, writeConfig } from './config.js'
+import { createClaudeRunner, type AgentRunner, type ClaudeVersion } from '../sessions/index.js'
 import { createApiServer, type ApiServer, type NodeStatus } from './api-server.js'
 import { loadHome } from './home.js'
 import type { Logger } from './logger.js'
@@ -80,6 +81,25 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   })
 
   const machineFingerprint = fingerprint(home.machine.publicKey)
+  // Sessions run on members only; each machine has its own claude install and login.
+  const sessionsConfig = home.config.sessions
+  let runner: AgentRunner | null = null
+  let claude: ClaudeVersion | null = null
+  const sessionsStatus = (): NodeStatus['sessions'] =>
+    runner === null
+      ? null
+      : {
+          command: sessionsConfig.command,
+          model: sessionsConfig.model ?? null,
+          permissionMode: sessionsConfig.permissionMode ?? null,
+          maxConcurrent: sessionsConfig.maxConcurrent,
+          warmTtlMs: durationMs(sessionsConfig.warmTtl),
+          timeoutMs: durationMs(sessionsConfig.timeout),
+          claude,
+          running: runner.status().running,
+          warm: runner.status().warm,
+          queued: runner.status().queued,
+        }
   const status = (): NodeStatus => ({
     running: true,
     pid,
@@ -92,6 +112,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     uptimeMs: clock.now() - startedAt,
     version: VERSION,
     repairs: [...repairs],
+    sessions: sessionsStatus(),
   })
 
   const stop = (reason = 'stop requested'): Promise<void> => {
@@ -245,6 +266,28 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
       agentState = null
       agentStarted = null
     })
+
+    if (!witness) {
+      const created = createClaudeRunner(
+        { clock, logger },
+        {
+          command: sessionsConfig.command,
+          settings: { model: sessionsConfig.model, permissionMode: sessionsConfig.permissionMode, maxBudgetUsd: sessionsConfig.maxBudgetUsd, extraArgs: sessionsConfig.args },
+          logDir: join(home.paths.logsDir, 'sessions'),
+          maxConcurrent: sessionsConfig.maxConcurrent,
+          warmTtlMs: durationMs(sessionsConfig.warmTtl),
+          timeoutMs: durationMs(sessionsConfig.timeout),
+        },
+      )
+      runner = created
+      undo.push(() => created.stop())
+      // Checked once the API listens; a missing claude is a warning in the log and in node status, never a failed start.
+      void listening.then(async () => {
+        claude = await created.version()
+        if (claude.installed) logger.info({ version: claude.version }, 'claude found')
+        else logger.warn({ code: 'SESSION_NOT_INSTALLED', command: sessionsConfig.command, error: claude.error }, 'claude is not usable here: sessions cannot run on this machine')
+      })
+    }
 
     api = createApiServer(
       {

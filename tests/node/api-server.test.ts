@@ -15,6 +15,7 @@ const status: NodeStatus = {
   uptimeMs: 5,
   version: '0.0.0',
   repairs: [],
+  sessions: null,
 }
 
 async function server(onStop: (reason: string) => void = () => undefined) {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadConfig, parseConfig, writeConfig, type Config } from '../../node/config.js'
+import { durationMs, loadConfig, parseConfig, writeConfig, type Config } from '../../node/config.js'
 import { ConfigInvalidError } from '../../node/errors.js'
 import { tempDir } from '../support/temp-dir.js'
 
@@ -14,6 +14,7 @@ const good: Config = {
   listen: ['/ip4/127.0.0.1/tcp/0'],
   mdns: false,
   storage: { durability: 'power-loss' },
+  sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m' },
   log: { level: 'info' },
 }
 
@@ -38,6 +39,23 @@ describe('config.json', () => {
   it('defaults storage durability to power-loss and accepts process-crash', () => {
     expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').storage.durability).toBe('power-loss')
     expect(parseConfig({ ...good, storage: { durability: 'process-crash' } }, 'config.json').storage.durability).toBe('process-crash')
+  })
+
+  it('fills the sessions defaults for a config written before sessions existed', () => {
+    expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').sessions).toEqual({ command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m' })
+  })
+
+  it('reads session durations as seconds or with a unit', () => {
+    expect([90, '500ms', '90s', '10m', '2h'].map((d) => durationMs(d))).toEqual([90_000, 500, 90_000, 600_000, 7_200_000])
+  })
+
+  it('refuses bad session settings, naming the field', () => {
+    expect(failure({ ...good, sessions: { ...good.sessions, warmTtl: 'ten minutes' } }).field).toBe('sessions.warmTtl')
+    expect(failure({ ...good, sessions: { ...good.sessions, timeout: '8d' } }).field).toBe('sessions.timeout')
+    expect(failure({ ...good, sessions: { ...good.sessions, timeout: '200h' } }).message).toContain('at most 7 days')
+    expect(failure({ ...good, sessions: { ...good.sessions, maxConcurrent: 0 } }).field).toBe('sessions.maxConcurrent')
+    expect(failure({ ...good, sessions: { ...good.sessions, permissionMode: 'accept edits; rm' } }).field).toBe('sessions.permissionMode')
+    expect(failure({ ...good, sessions: { ...good.sessions, comand: 'x' } }).message).toContain('"comand"')
   })
 
   it('refuses an unknown durability, naming the field', () => {
