@@ -1,6 +1,7 @@
 /** The `instar` command line: builds the commander program and runs it, mapping errors to exit codes. */
 import { Command, CommanderError } from 'commander'
 import { registerInit } from './cli-init.js'
+import { registerMcp } from './cli-mcp.js'
 import { registerMesh } from './cli-mesh.js'
 import { registerNode } from './cli-node.js'
 import { registerRelay } from './cli-relay.js'
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerNode(program)
   registerMesh(program)
   registerState(program)
+  registerMcp(program)
   registerRelay(program)
   for (const command of program.commands) {
     command.exitOverride()
