@@ -15,6 +15,8 @@ export { CLAUDE_FLAGS, claudeArgv } from './claude-argv.js'
 export type { ClaudeSettings, SessionStart } from './claude-argv.js'
 export { MAX_STREAM_LINE, encodeUserMessage, parseStreamLine } from './claude-stream.js'
 export type { StreamEvent, StreamUsage } from './claude-stream.js'
+export { assembleContext } from './context.js'
+export type { ContextMemory, ContextMessage, ContextParts, ContextPerson } from './context.js'
 export { classifyFailure } from './claude-failure.js'
 export type { Failure } from './claude-failure.js'
 export {
