@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
+import { stablePort } from '../support/ports.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
 
@@ -15,11 +16,11 @@ async function home(name: string, agent?: string): Promise<string> {
   const dir = join(tempDir(), name)
   const init = await runInstar(['init', '--home', dir, '--name', name, ...(agent === undefined ? [] : ['--agent', agent])])
   expect(init.code, init.stderr).toBe(0)
-  // Loopback only, through config.json rather than --listen, so that a restart asks for the
-  // same port again and the two machines find each other where they last were.
+  // Loopback only, on a port no other process takes while the node restarts, so that the two
+  // machines find each other where they last were.
   const configPath = join(dir, 'config.json')
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { listen: string[] }
-  writeFileSync(configPath, JSON.stringify({ ...config, listen: ['/ip4/127.0.0.1/tcp/0'] }, null, 2))
+  writeFileSync(configPath, JSON.stringify({ ...config, listen: [`/ip4/127.0.0.1/tcp/${await stablePort()}`] }, null, 2))
   return dir
 }
 
