@@ -152,7 +152,7 @@ describe('instar node', () => {
     expect(second.peerId).toBe(first.peerId)
   })
 
-  // How long the stop takes is a figure of the start bench (stop_on_sigterm_*), not of a test.
+  // How long the stop takes is a bench figure, not a test's (not measured yet: the old test said 2 s).
   it('stops on SIGTERM, removing node.json', async () => {
     const home = await initHome()
     const started = await startDetached(home)
