@@ -16,6 +16,7 @@ import { processAlive } from '../../node/run-state.js'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
 import { connectedTo, oneLeader, startTestNode, type TestNode } from '../support/mesh-nodes.js'
 import { recordingLogger, type RecordingLogger } from '../support/recording-logger.js'
+import { stablePort } from '../support/ports.js'
 import { mulberry32 } from '../support/seeded-random.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
@@ -212,9 +213,9 @@ describe('a state.db holding term 2^53-1', () => {
     for (const [name, home] of Object.entries(homes)) {
       const init = await runInstar(['init', '--home', home, '--name', name, ...(name === 'alpha' ? ['--agent', 'kira'] : [])])
       expect(init.code, init.stderr).toBe(0)
-      // Loopback only, and port 0 so a restart asks for the port of the last run (the peer dials it).
+      // Loopback only, on a port no other process takes while the node restarts (the peer dials it).
       const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>
-      writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, listen: ['/ip4/127.0.0.1/tcp/0'] }))
+      writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, listen: [`/ip4/127.0.0.1/tcp/${await stablePort()}`] }))
       cleanupNodeOnFinish(home)
     }
     const start = async (home: string): Promise<number> => {

@@ -8,6 +8,7 @@ import { createMeshHost, type InvitationRecord, type InvitationStore } from '../
 import { generateSeed } from '../../identity/index.js'
 import { PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL } from '../../mesh/index.js'
 import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
+import { stablePort } from '../support/ports.js'
 import { waitFor } from '../support/wait-for.js'
 import { onTestFinished } from 'vitest'
 
@@ -103,7 +104,8 @@ describe('invitations across a restart', () => {
 
   it('keeps an open invitation usable after the inviter restarts, and single-use after another', async () => {
     const invitations = keptInvitations()
-    const a = await startTestNode({ name: 'a', founder: true, invitations })
+    // The invitation names a's address: a listens on a port no other process can take while it restarts.
+    const a = await startTestNode({ name: 'a', founder: true, invitations, port: await stablePort() })
     const invitation = a.mesh.invite(10 * 60_000)
     expect(JSON.stringify(invitations.records)).not.toContain(Buffer.from(invitation.secret).toString('hex'))
     const again = await a.restart({ samePort: true })

@@ -8,18 +8,17 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
-import { tempDir } from '../support/temp-dir.js'
+import { stablePort } from '../support/ports.js'
+import { apiGet, initTestHome } from '../support/homes.js'
 import { waitFor } from '../support/wait-for.js'
 
 async function home(name: string, agent?: string): Promise<string> {
-  const dir = join(tempDir(), name)
-  const init = await runInstar(['init', '--home', dir, '--name', name, ...(agent === undefined ? [] : ['--agent', agent])])
-  expect(init.code, init.stderr).toBe(0)
-  // Loopback only, through config.json rather than --listen, so that a restart asks for the
-  // same port again and the two machines find each other where they last were.
+  const dir = await initTestHome({ name, ...(agent === undefined ? {} : { agent }) })
+  // Loopback only, on a port no other process takes while the node restarts, so that the two
+  // machines find each other where they last were.
   const configPath = join(dir, 'config.json')
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { listen: string[] }
-  writeFileSync(configPath, JSON.stringify({ ...config, listen: ['/ip4/127.0.0.1/tcp/0'] }, null, 2))
+  writeFileSync(configPath, JSON.stringify({ ...config, listen: [`/ip4/127.0.0.1/tcp/${await stablePort()}`] }, null, 2))
   return dir
 }
 
@@ -38,7 +37,7 @@ async function bothConnected(dirs: string[]): Promise<void> {
   for (const dir of dirs) {
     await waitFor(
       async () => {
-        const peers = lastJson<{ peers: Array<{ connected: boolean }> }>((await runInstar(['mesh', 'peers', '--home', dir, '--json'])).stdout).peers
+        const { peers } = await apiGet<{ peers: Array<{ connected: boolean }> }>(dir, '/mesh/peers')
         return peers.length === 2 && peers.every((p) => p.connected)
       },
       { timeoutMs: 40_000, what: `both machines connected as seen from ${dir}` },
@@ -59,8 +58,9 @@ function pinOf(dir: string, remove = false): string | undefined {
 }
 
 async function memoryTexts(dir: string): Promise<string[]> {
-  const listed = await runInstar(['memory', 'list', '--topic', 'upgrade', '--home', dir, '--json'])
-  return (lastJson<{ entries?: Array<{ text: string }> }>(listed.stdout).entries ?? []).map((e) => e.text).sort()
+  // The state routes answer once the documents are loaded: until then, nothing listed.
+  const listed = await apiGet<{ entries?: Array<{ text: string }> }>(dir, '/memory?topic=upgrade').catch(() => ({ entries: [] }))
+  return (listed.entries ?? []).map((e) => e.text).sort()
 }
 
 describe('a data directory made before genesis pinning', () => {
@@ -84,7 +84,7 @@ describe('a data directory made before genesis pinning', () => {
     await Promise.all([start(a), start(b)])
     await bothConnected([a, b])
     for (const dir of [a, b]) {
-      expect(lastJson<{ member: boolean; removed: boolean; members: number }>((await runInstar(['mesh', 'status', '--home', dir, '--json'])).stdout)).toMatchObject({ member: true, removed: false, members: 2 })
+      expect(await apiGet(dir, '/mesh/status')).toMatchObject({ member: true, removed: false, members: 2 })
     }
     expect((await runInstar(['memory', 'add', 'written after the upgrade', '--topic', 'upgrade', '--home', b])).code).toBe(0)
     await waitFor(async () => (await memoryTexts(a)).length === 2, { timeoutMs: 30_000, what: 'the new memory on alpha' })

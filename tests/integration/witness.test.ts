@@ -141,7 +141,8 @@ describe('witness', () => {
       what: 'both machines in preferred-primary mode',
     })
     expect(a.mesh.status().meshKeyEpoch).toBe(epoch)
-    await waitFor(() => !connectedTo(a, w) && !connectedTo(b, w), { timeoutMs: 10_000, what: 'the witness disconnected' })
-    expect(w.mesh.status().removed).toBe(true)
+    // The witness hears of its removal over a roster push that races the hang-up: wait for both.
+    await waitFor(() => !connectedTo(a, w) && !connectedTo(b, w), { timeoutMs: 30_000, what: 'the witness disconnected' })
+    await waitFor(() => w.mesh.status().removed, { timeoutMs: 30_000, what: 'the witness to learn of its removal' })
   })
 })

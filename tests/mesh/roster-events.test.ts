@@ -111,8 +111,8 @@ describe('roster event codec', () => {
     expect(codeOf(() => decodeRosterEvent(signedText(10, JSON.stringify(good))))).toBeUndefined()
   })
 
-  it('only ever throws RosterEventInvalidError on random, truncated and mutated bytes', () => {
-    const seed = Math.floor(Math.random() * 2 ** 31)
+  it('only ever throws RosterEventInvalidError on random, truncated and mutated bytes (seeded; ROSTER_DECODE_SEED replays)', () => {
+    const seed = Number(process.env.ROSTER_DECODE_SEED ?? Math.floor(Math.random() * 2 ** 31))
     const random = prng(seed)
     const { bytes } = encodeRosterEvent(seedOf(10), body({ deps: ['c'.repeat(64)] }))
     const inputs: Uint8Array[] = []
@@ -137,7 +137,7 @@ describe('roster event codec', () => {
       } catch (err) {
         error = err
       }
-      expect((error as { code?: string } | undefined)?.code, `fuzz seed ${seed}, input ${i}`).toBe('ROSTER_EVENT_INVALID')
+      expect((error as { code?: string } | undefined)?.code, `fuzz seed ${seed}, input ${i} (replay with ROSTER_DECODE_SEED=${seed})`).toBe('ROSTER_EVENT_INVALID')
       expect((error as Error).name, `fuzz seed ${seed}, input ${i}`).toBe('RosterEventInvalidError')
     }
   })
@@ -371,7 +371,7 @@ describe('a removed signer changes nothing', () => {
       for (let shuffle = 0; shuffle < 3; shuffle++) {
         const order = [...history].sort(() => random() - 0.5)
         const state = settle(order)
-        const what = `seed ${seed}, round ${round}`
+        const what = `seed ${seed}, round ${round} (replay with ROSTER_FUZZ_SEED=${seed})`
         expect(keys(state.members), what).toEqual(keys(expected.members))
         expect(keys(state.witnesses), what).toEqual(keys(expected.witnesses))
         expect(keys(state.removed), what).toEqual(keys(expected.removed))

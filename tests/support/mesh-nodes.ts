@@ -11,7 +11,10 @@ export interface TestNode {
   seed: Uint8Array
   store: RosterStore & { updates: Uint8Array[] }
   persisted: { joined: MeshMembership | null; meshKeys: MeshKey[] }
-  /** Stops and starts again from what it kept; `samePort` listens on the port it had, as the daemon does. */
+  /**
+   * Stops and starts again from what it kept; `samePort` listens on the port it had, as the
+   * daemon does (start the node on a `stablePort()` then, which no other process takes meanwhile).
+   */
   restart(options?: { samePort?: boolean }): Promise<TestNode>
 }
 
