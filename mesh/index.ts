@@ -18,7 +18,7 @@ export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshMembership, Mes
 export type { PeerView } from './peer-health.js'
 export type { Roster, RosterMember, RosterMergeResult, RosterRepairs, RosterStore } from './roster.js'
 export type { Invitation } from './invitation.js'
-export type { InvitationRecord, InvitationStore } from './pairing.js'
+export type { InvitationRecord, InvitationStore } from './pairing-inviter.js'
 export { readInvitation } from './invitation.js'
 export { meshIdFromAgentKey } from './roster-events.js'
 export { PAIRING_PROTOCOL } from './pairing-protocol.js'
