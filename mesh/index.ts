@@ -11,7 +11,16 @@
 export { createMeshHost, peerIdFromSeed } from './host.js'
 export type { MeshHost, MeshHostDeps, MeshHostOptions, MeshLibp2p } from './host.js'
 export type { AdmissionOptions } from './admission.js'
-export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'
+export {
+  MESH_ERROR_CODES,
+  MeshAddressInvalidError,
+  MeshError,
+  MeshListenError,
+  MeshNotMemberError,
+  MeshPeerNotConnectedError,
+  MeshRoleMismatchError,
+} from './errors.js'
+export type { MeshErrorCode } from './errors.js'
 export { createMesh } from './mesh-service.js'
 export { rosterVoters } from './voters.js'
 export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshMembership, MeshOptions, MeshStatus, WitnessMembership } from './mesh-service.js'
@@ -25,18 +34,24 @@ export { PAIRING_PROTOCOL } from './pairing-protocol.js'
 export { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
 export {
   PairingAlreadyMemberError,
+  PairingFailedError,
   PairingFrameMalformedError,
   PairingInvitationExpiredError,
   PairingInvitationForgedError,
   PairingInvitationMalformedError,
   PairingInvitationUnknownError,
   PairingInvitationUsedError,
+  PairingInviterUnreachableError,
+  PairingNoAnswerError,
   PairingPeerMismatchError,
+  PairingPeerRemovedError,
   PairingProofInvalidError,
   PairingRateLimitedError,
   PairingRefusedError,
   PairingRoleMismatchError,
+  PairingStoreFailedError,
   PairingVersionUnsupportedError,
+  PairingWelcomeInvalidError,
   RosterEventInvalidError,
   RosterGenesisForeignError,
   RosterGenesisMissingError,

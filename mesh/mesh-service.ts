@@ -9,7 +9,7 @@
  */
 import type { Connection, PeerId, PeerInfo } from '@libp2p/interface'
 import { keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
-import { MeshError } from './errors.js'
+import { MeshNotMemberError, MeshPeerNotConnectedError, MeshRoleMismatchError, PairingAlreadyMemberError } from './errors.js'
 import { createElection, type Voter } from './election.js'
 import { ELECTION_PROTOCOL } from './election-protocol.js'
 import { createElectionTransport } from './election-transport.js'
@@ -237,7 +237,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
 
   if (deps.membership !== null) {
     if ((deps.membership.role === 'witness') !== (role === 'witness')) {
-      throw new MeshError('MESH_ROLE_MISMATCH', `this machine runs as a ${role}, but its keys are those of a ${deps.membership.role ?? 'member'}`)
+      throw new MeshRoleMismatchError(role, deps.membership.role ?? 'member')
     }
     becomeMember(deps.membership)
   }
@@ -250,9 +250,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   }
 
   const openStreamIf = (admitted: (peerId: string) => boolean) => async (peerId: string, protocol: string, streamOptions?: { signal?: AbortSignal }) => {
-    if (!admitted(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
+    if (!admitted(peerId)) throw new MeshNotMemberError(`${peerId} is not a member of this mesh`)
     const connection = libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
-    if (connection === undefined) throw new MeshError('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
+    if (connection === undefined) throw new MeshPeerNotConnectedError(peerId)
     return connection.newStream(protocol, streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal })
   }
   const openMemberStream = openStreamIf(isMember)
@@ -320,12 +320,12 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     roster: () => state?.roster ?? null,
     invite(ttlMs, inviteRole = 'member') {
       if (state !== null && state.agentSeed === null) {
-        throw new MeshError('MESH_NOT_MEMBER', 'a witness cannot invite: make invitations on a machine of the mesh')
+        throw new MeshNotMemberError('a witness cannot invite: make invitations on a machine of the mesh')
       }
       return inviter.invite(ttlMs, inviteRole)
     },
     async join(token, joinOptions) {
-      if (state !== null) throw new MeshError('PAIRING_ALREADY_MEMBER', 'this machine already belongs to a mesh; a machine joins one mesh only')
+      if (state !== null) throw new PairingAlreadyMemberError('this machine already belongs to a mesh; a machine joins one mesh only')
       const result = await joinMesh(
         { clock, libp2p, machineSeed: deps.machineSeed, setJoining: (peerId) => (joiningPeer = peerId) },
         token,
@@ -346,13 +346,13 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       return joinSummary(result, state!.roster)
     },
     async remove(query) {
-      if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
+      if (state === null) throw new MeshNotMemberError('this machine is not in a mesh')
       return removeMember({ logger, roster: state.roster, machineSeed: deps.machineSeed, selfPeerId, keys: state.keys, now: clock.now() }, query)
     },
     async leave() {
-      if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
+      if (state === null) throw new MeshNotMemberError('this machine is not in a mesh')
       if (state.agentSeed === null) {
-        throw new MeshError('MESH_NOT_MEMBER', 'a witness cannot remove itself: remove it on a machine of the mesh with "instar mesh remove <name>"')
+        throw new MeshNotMemberError( 'a witness cannot remove itself: remove it on a machine of the mesh with "instar mesh remove <name>"')
       }
       // Tell the others before we go quiet: push the signed self-removal, then hang up.
       await leaveMesh({

@@ -23,12 +23,17 @@ import {
 import type { Clock, Logger } from '../runtime/index.js'
 import {
   MeshError,
+  MeshNotMemberError,
   PairingAlreadyMemberError,
+  PairingFailedError,
+  PairingFrameMalformedError,
   PairingInvitationExpiredError,
   PairingInvitationUnknownError,
   PairingInvitationUsedError,
   PairingPeerMismatchError,
+  PairingPeerRemovedError,
   PairingRateLimitedError,
+  PairingStoreFailedError,
 } from './errors.js'
 import { frameStream } from './frame-stream.js'
 import { createInvitation, type Invitation, type InvitationRole } from './invitation.js'
@@ -170,7 +175,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
     const wait = limiter.attempt(peerId, now)
     if (wait > 0) throw new PairingRateLimitedError(wait)
     const message = decodePairingMessage(frame)
-    if (message.type !== 'join-request') throw new MeshError('PAIRING_FRAME_MALFORMED', 'malformed pairing frame: expected a join request')
+    if (message.type !== 'join-request') throw new PairingFrameMalformedError('expected a join request')
     const member = deps.membership()
     if (member === null) throw new PairingInvitationUnknownError()
     const entry = pending.get(message.inviteId)
@@ -180,7 +185,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
     if (machinePeerId(message.joiner.publicKey) !== peerId) {
       throw new PairingPeerMismatchError('the joiner\'s key is not the key of the connected peer')
     }
-    if (member.roster.wasRemoved(peerId)) throw new MeshError('PAIRING_PEER_REMOVED', 'this machine was removed from the mesh and cannot rejoin with the same key; run "instar init --force" on it')
+    if (member.roster.wasRemoved(peerId)) throw new PairingPeerRemovedError(peerId)
     if (member.roster.isMember(peerId)) throw new PairingAlreadyMemberError('this machine is already a member of the mesh')
     if (member.roster.isWitness(peerId)) throw new PairingAlreadyMemberError('this machine is already a witness of the mesh')
     const { invitation } = entry
@@ -198,7 +203,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       persist()
     } catch (err) {
       entry.used = false
-      throw new MeshError('PAIRING_STORE_FAILED', 'the invitation could not be marked as used on disk; try again', { cause: err })
+      throw new PairingStoreFailedError('the invitation could not be marked as used on disk; try again', { cause: err })
     }
     const subject = { publicKey: message.joiner.publicKey, name: message.joiner.name }
     let welcome: Welcome
@@ -229,7 +234,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
   return {
     invite(ttlMs, role = 'member') {
       const member = deps.membership()
-      if (member === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet; found one with "instar init --agent NAME" or join one')
+      if (member === null) throw new MeshNotMemberError('this machine is not in a mesh yet; found one with "instar init --agent NAME" or join one')
       const now = clock.now()
       prune(now)
       const nonce = generateSeed()
@@ -247,7 +252,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         persist()
       } catch (err) {
         pending.delete(invitation.inviteId)
-        throw new MeshError('PAIRING_STORE_FAILED', 'the invitation could not be kept on disk, so it was not made', { cause: err })
+        throw new PairingStoreFailedError('the invitation could not be kept on disk, so it was not made', { cause: err })
       }
       return invitation
     },
@@ -274,10 +279,9 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         // Our refusals carry their own code and sentence; anything else (a stream that died
         // mid-read) is logged with its code and answered generically.
         const ours = err instanceof MeshError
-        const code = ours ? err.code : 'PAIRING_FAILED'
-        logger.warn({ code, cause: ours ? undefined : (err as { code?: string }).code, peerId }, 'pairing refused')
-        const message = ours ? err.message : 'the pairing request could not be read'
-        reply = encodePairingMessage({ type: 'join-reject', code, message: message.slice(0, 500) })
+        const refusal = ours ? err : new PairingFailedError({ cause: err })
+        logger.warn({ code: refusal.code, cause: ours ? undefined : (err as { code?: string }).code, peerId }, 'pairing refused')
+        reply = encodePairingMessage({ type: 'join-reject', code: refusal.code, message: refusal.message.slice(0, 500) })
       }
       try {
         await frames.write(reply)

@@ -8,7 +8,16 @@ import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { generateSeed, keyPairFromSeed, openSealed, toHex } from '../identity/index.js'
 import type { Clock } from '../runtime/index.js'
-import { MeshError, PairingAlreadyMemberError, PairingRoleMismatchError } from './errors.js'
+import {
+  MeshError,
+  PairingAlreadyMemberError,
+  PairingFrameMalformedError,
+  PairingInviterUnreachableError,
+  PairingNoAnswerError,
+  PairingRefusedError,
+  PairingRoleMismatchError,
+  PairingWelcomeInvalidError,
+} from './errors.js'
 import { frameStream } from './frame-stream.js'
 import type { MeshLibp2p } from './host.js'
 import { readInvitation, type Invitation, type InvitationRole } from './invitation.js'
@@ -67,11 +76,7 @@ export async function joinMesh(
       const targets = invitation.addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${invitation.inviterPeerId}`))
       stream = await deps.libp2p.dialProtocol(targets, PAIRING_PROTOCOL, { signal })
     } catch (err) {
-      throw new MeshError(
-        'PAIRING_INVITER_UNREACHABLE',
-        `the inviter at ${invitation.addresses.join(', ') || '(no addresses)'} did not accept a pairing connection: its node is not running or not reachable from here, or it holds no open invitation (they are single-use and expire)`,
-        { cause: err },
-      )
+      throw new PairingInviterUnreachableError(invitation.addresses, { cause: err })
     }
     const frames = frameStream(stream, MAX_PAIRING_FRAME)
     await frames.write(
@@ -87,33 +92,33 @@ export async function joinMesh(
     try {
       replyFrame = await frames.read({ signal })
     } catch (err) {
-      throw new MeshError('PAIRING_NO_ANSWER', 'the inviter closed the pairing stream without an answer', { cause: err })
+      throw new PairingNoAnswerError({ cause: err })
     }
     await frames.close()
   } finally {
     deps.setJoining(null)
   }
   const reply = decodePairingMessage(replyFrame)
-  if (reply.type === 'join-reject') throw new MeshError(reply.code, `the inviter refused: ${reply.message}`)
-  if (reply.type !== 'join-accept') throw new MeshError('PAIRING_FRAME_MALFORMED', 'malformed pairing frame: expected an accept or a reject')
+  if (reply.type === 'join-reject') throw new PairingRefusedError(reply.code, reply.message)
+  if (reply.type !== 'join-accept') throw new PairingFrameMalformedError('expected an accept or a reject')
   checkProof(acceptProof(invitation.secret, transcript), reply.proof, 'inviter')
   let welcome: Welcome
   try {
     welcome = decodeWelcome(openSealed(machine.x25519SecretKey, reply.welcome, transcript), role)
   } catch (err) {
     if (err instanceof MeshError) throw err
-    throw new MeshError('PAIRING_WELCOME_INVALID', 'the inviter\'s welcome box could not be opened', { cause: err })
+    throw new PairingWelcomeInvalidError('the inviter\'s welcome box could not be opened', { cause: err })
   }
   const agentPublicKey = welcome.role === 'witness' ? welcome.agent.publicKey : keyPairFromSeed(welcome.agent.seed).publicKey
   if (welcome.meshId !== invitation.meshId || meshIdFromAgentKey(agentPublicKey) !== invitation.meshId) {
-    throw new MeshError('PAIRING_WELCOME_INVALID', 'the welcome names another mesh than the invitation')
+    throw new PairingWelcomeInvalidError('the welcome names another mesh than the invitation')
   }
   // The genesis this machine will pin: the welcome's roster must hold exactly one.
   try {
     welcomeGenesis(welcome.roster, toHex(agentPublicKey), invitation.meshId)
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'ROSTER_EVENT_INVALID'
-    throw new MeshError('PAIRING_WELCOME_INVALID', `the welcome's roster cannot found this machine's roster [${code}]: ${(err as Error).message}`, { cause: err })
+    throw new PairingWelcomeInvalidError(`the welcome's roster cannot found this machine's roster [${code}]: ${(err as Error).message}`, { cause: err })
   }
   return { invitation, welcome, agentPublicKey }
 }
