@@ -30,8 +30,14 @@ export type { Invitation } from './invitation.js'
 export type { InvitationRecord, InvitationStore } from './pairing-inviter.js'
 export { readInvitation } from './invitation.js'
 export { meshIdFromAgentKey } from './roster-events.js'
-export { PAIRING_PROTOCOL } from './pairing-protocol.js'
-export { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
+export {
+  PAIRING_PROTOCOL,
+  PAIRING_VERSION,
+  TYPE_JOIN_ACCEPT as PAIRING_TYPE_JOIN_ACCEPT,
+  TYPE_JOIN_REJECT as PAIRING_TYPE_JOIN_REJECT,
+  TYPE_JOIN_REQUEST as PAIRING_TYPE_JOIN_REQUEST,
+} from './pairing-protocol.js'
+export { ROSTER_SYNC_PROTOCOL, TYPE_STATE as ROSTER_TYPE_STATE, VERSION as ROSTER_SYNC_VERSION } from './roster-sync-protocol.js'
 export {
   PairingAlreadyMemberError,
   PairingFailedError,
@@ -66,7 +72,17 @@ export { createElection, electionMode } from './election.js'
 export type { Election, ElectionMode, ElectionOptions, LeaderInfo, TermStore, Voter } from './election.js'
 export { REPAIRED_TERM, checkStoredTerm, createMemoryTermStore } from './term-store.js'
 export type { StateRepair, TermState } from './term-store.js'
-export { ELECTION_PROTOCOL, MAX_TERM } from './election-protocol.js'
+export {
+  ELECTION_PROTOCOL,
+  MAX_TERM,
+  TYPE_HEARTBEAT as ELECTION_TYPE_HEARTBEAT,
+  TYPE_HEARTBEAT_REPLY as ELECTION_TYPE_HEARTBEAT_REPLY,
+  TYPE_PRE_VOTE as ELECTION_TYPE_PRE_VOTE,
+  TYPE_PRE_VOTE_REPLY as ELECTION_TYPE_PRE_VOTE_REPLY,
+  TYPE_REQUEST_VOTE as ELECTION_TYPE_REQUEST_VOTE,
+  TYPE_TIMEOUT_NOW as ELECTION_TYPE_TIMEOUT_NOW,
+  TYPE_VOTE as ELECTION_TYPE_VOTE,
+} from './election-protocol.js'
 export {
   ElectionDeliveryFailedError,
   ElectionFrameMalformedError,

@@ -33,6 +33,7 @@ export function removeMember(deps: RemovalDeps, query: string): RosterMember {
 }
 
 export interface LeaveDeps {
+  logger: Logger
   libp2p: MeshLibp2p
   roster: Roster
   machineSeed: Uint8Array
@@ -53,6 +54,11 @@ export async function leaveMesh(deps: LeaveDeps): Promise<void> {
   deps.roster.remove(deps.machineSeed, deps.machinePublicKey, deps.now)
   await Promise.all(deps.peers.map((p) => deps.push(p)))
   deps.stopReconnecting()
-  for (const connection of deps.libp2p.getConnections()) await connection.close().catch(() => undefined)
+  for (const connection of deps.libp2p.getConnections()) {
+    await connection.close().catch((err: unknown) => {
+      deps.logger.debug({ code: (err as { code?: unknown } | null)?.code ?? 'MESH_CLOSE_FAILED', peerId: connection.remotePeer.toString() }, 'a connection did not close cleanly on leaving; it is aborted')
+      connection.abort(err instanceof Error ? err : new Error('left the mesh'))
+    })
+  }
   deps.setLeaving(false)
 }

@@ -356,6 +356,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       }
       // Tell the others before we go quiet: push the signed self-removal, then hang up.
       await leaveMesh({
+        logger,
         libp2p,
         roster: state.roster,
         machineSeed: deps.machineSeed,
@@ -389,6 +390,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     async partition(peers) {
       blocked = new Set(peers)
       for (const connection of libp2p.getConnections()) {
+        // A close that fails is ended by the abort; the close's error says nothing more.
         if (blocked.has(connection.remotePeer.toString())) await connection.close().catch(() => connection.abort(new Error('partitioned')))
       }
       for (const peerId of peers) transport.drop(peerId)

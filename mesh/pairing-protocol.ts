@@ -1,7 +1,9 @@
 /**
  * The pairing protocol, `/instar/pair/1.0.0`: how a new machine joins a mesh with an
- * invitation. Pure encode/decode; `pairing-stream.ts` binds it to a libp2p stream, which
- * length-prefixes each frame and refuses one longer than MAX_PAIRING_FRAME.
+ * invitation. Pure encode/decode of the frames; the welcome inside JOIN_ACCEPT is
+ * pairing-welcome.ts, the transcript and proofs pairing-transcript.ts. pairing-inviter.ts and
+ * pairing-joiner.ts bind it to a libp2p stream through frame-stream.ts, which length-prefixes
+ * each frame and refuses one longer than MAX_PAIRING_FRAME.
  *
  *   frame = version (1 byte, = 1) || type (1 byte) || UTF-8 JSON body
  *   bytes travel as unpadded base64url strings; every object is closed (unknown fields refused)
@@ -46,10 +48,10 @@ export const PAIRING_PROTOCOL = '/instar/pair/1.0.0'
 /** Largest frame either side sends or accepts, in bytes (version and type included). */
 export const MAX_PAIRING_FRAME = 256 * 1024
 
-const PAIRING_VERSION = 1
-const TYPE_JOIN_REQUEST = 1
-const TYPE_JOIN_ACCEPT = 2
-const TYPE_JOIN_REJECT = 3
+export const PAIRING_VERSION = 1
+export const TYPE_JOIN_REQUEST = 1
+export const TYPE_JOIN_ACCEPT = 2
+export const TYPE_JOIN_REJECT = 3
 
 export type PairingMessage =
   | {

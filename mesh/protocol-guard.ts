@@ -43,6 +43,7 @@ export function hangUpAfterAnswer(
       const peerId = connection.remotePeer.toString()
       if (!mayStay(peerId)) {
         onHangUp?.(peerId)
+        // A close that fails is ended by the abort; the close's error says nothing more.
         await connection.close().catch(() => connection.abort(new Error('hung up after a pairing refusal')))
       }
     }
@@ -61,6 +62,7 @@ export async function guardBuiltInProtocols(libp2p: MeshLibp2p, isMember: Member
     try {
       record = registrar.getHandler(protocol)
     } catch {
+      // Not registered (libp2p's UnhandledProtocolError, which says only that): nothing to guard.
       continue
     }
     await libp2p.handle(protocol, membersOnly(isMember, record.handler, onRefused), { ...record.options, force: true })

@@ -53,6 +53,7 @@ export function createRosterChangeHandler(deps: RosterChangeDeps, options: { pus
       for (const connection of libp2p.getConnections()) {
         const peerId = connection.remotePeer.toString()
         if (!selfRemoved && !roster.wasRemoved(peerId)) continue
+        // A close that fails is ended by the abort; the close's error says nothing more.
         const close = (): void => void connection.close().catch(() => connection.abort(new Error('removed')))
         // A removed machine hears of its removal before we hang up, so it knows why it is refused.
         if (selfRemoved) close()

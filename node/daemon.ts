@@ -217,7 +217,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         await opened.start()
       } catch (err) {
         stopJournal()
-        await opened.stop().catch(() => undefined)
+        await opened.stop().catch((stopErr: unknown) => logger.debug({ code: codeOf(stopErr) }, 'the mesh did not stop cleanly after a failed start'))
         throw err
       }
       return { mesh: opened, stopJournal }
