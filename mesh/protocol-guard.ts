@@ -3,8 +3,11 @@
  * protocol and nothing else. Our own protocols check membership in their handlers; the
  * built-in identify and ping handlers are re-registered wrapped in the same check.
  *
- * (libp2p's `use()` middleware is not used: in libp2p 3.3 the registrar's middleware array
- * is appended to on every inbound stream, so a handler would run more than once.)
+ * Reading the handlers identify and ping registered takes libp2p's private
+ * `components.registrar`: the public API cannot read a handler, and its `use()` middleware is
+ * unusable (in libp2p 3.3 the registrar's middleware array is appended to on every inbound
+ * stream, so a handler would run more than once). tests/mesh/protocol-guard.test.ts pins the
+ * libp2p version and fails when either internal changes.
  */
 import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { MeshLibp2p } from './host.js'
