@@ -102,7 +102,6 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       machineSeed: deps.machineSeed,
       membership: inviterMembership,
       addresses: () => host.addresses(),
-      onJoined: () => undefined,
       ...(deps.invitationStore === undefined ? {} : { store: deps.invitationStore }),
     },
     options.pairing,

@@ -79,7 +79,6 @@ export interface InviterDeps {
   machineSeed: Uint8Array
   membership(): Membership | null
   addresses(): string[]
-  onJoined(event: { peerId: string; name: string; sas: string; role: InvitationRole }): void
   /** Where open and recently used invitations are kept across restarts; in memory only without one. */
   store?: InvitationStore
 }
@@ -226,7 +225,6 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       }
     }
     const box = sealTo(x25519PublicFromEd25519(message.joiner.publicKey), encodeWelcome(welcome), transcript)
-    deps.onJoined({ peerId, name: message.joiner.name, sas: invitation.sas, role: invitation.role })
     logger.info({ peerId, name: message.joiner.name, role: invitation.role }, `${invitation.role === 'witness' ? 'witness' : 'machine'} joined the mesh by invitation`)
     return encodePairingMessage({ type: 'join-accept', proof: acceptProof(invitation.secret, transcript), welcome: box })
   }

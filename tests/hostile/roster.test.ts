@@ -235,7 +235,6 @@ describe('a hostile member on the roster protocol', () => {
       machineSeed: inviterSeed,
       membership: () => ({ roster: { ...roster, encodeState: doctored }, agentName: 'kira', agentSeed, meshKeys: () => [generateMeshKey(1)] }),
       addresses: () => host.addresses(),
-      onJoined: () => undefined,
     })
     await host.libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection))
     const b = await startTestNode({ name: 'b' })
