@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import type { StateRepair } from '../mesh/index.js'
+import { PairingRefusedError, type StateRepair } from '../mesh/index.js'
 import { ApiBadRequestError, ApiListenError, ApiNotFoundError, ApiUnauthorizedError, codeOf, httpStatusFor, isErrorCode, type NodeError } from './errors.js'
 
 /** The body of every error answer. */
@@ -111,7 +111,9 @@ export function createApiServer(deps: ApiServerDeps, options: ApiServerOptions):
       // A foreign error's code (an errno, a library's) is not API: it stays in the log.
       return reply.code(500).send({ error: { code: isErrorCode(code) ? code : 'INTERNAL', message: 'internal error; see the node log' } })
     }
-    return reply.code(status).send({ error: { code, message: error.message } })
+    // A pairing refusal keeps the inviter's own code beside ours.
+    const remote = error instanceof PairingRefusedError ? { remoteCode: error.remoteCode } : {}
+    return reply.code(status).send({ error: { code, message: error.message, ...remote } })
   })
 
   fastify.setNotFoundHandler((request, reply) => {
