@@ -49,8 +49,8 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
       pending = Promise.resolve()
         .then(() => deps.openStream(peerId, ELECTION_PROTOCOL, { signal: deps.clock.timeoutSignal(2000) }))
         .then((s) => frameStream(s, MAX_ELECTION_FRAME))
-        .catch((err: unknown) => {
-          deps.logger.debug({ code: codeOf(err), peerId }, 'election stream not opened; the next message tries again')
+        .catch(() => {
+          // Not logged: an unreachable or refusing peer would log on every heartbeat; the next message tries again.
           out.delete(peerId)
           return null
         })
@@ -75,8 +75,8 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
             await frames.write(frame)
             counters.messages++
             counters.bytes += frame.length
-          } catch (err) {
-            deps.logger.debug({ code: codeOf(err), peerId: to }, 'election frame not written; the stream is dropped')
+          } catch {
+            // Not logged, for the same reason: the stream is dropped and the next message opens another.
             out.delete(to)
           }
         })
