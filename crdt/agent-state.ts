@@ -8,7 +8,7 @@
  * does, awaits `documents.committed()` first.
  */
 import type { MeshKey } from '../identity/index.js'
-import type { Mesh } from '../mesh/index.js'
+import { MeshNotMemberError, type Mesh } from '../mesh/index.js'
 import type { Clock, Logger } from '../runtime/index.js'
 import { createDocumentStore } from './document-store.js'
 import { createDocuments, type Documents } from './documents.js'
@@ -45,7 +45,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
   const { mesh } = deps
   const meshId = mesh.status().meshId
   if (meshId === null || mesh.meshKeys().length === 0) {
-    throw Object.assign(new Error('the agent state needs a machine that is in a mesh'), { code: 'MESH_NOT_MEMBER' })
+    throw new MeshNotMemberError('the agent state needs a machine that is in a mesh')
   }
   const keyFor = (epoch: number): MeshKey | undefined => mesh.meshKeys().find((k) => k.epoch === epoch)
   const store = createDocumentStore(

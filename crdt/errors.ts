@@ -1,8 +1,35 @@
 /** Typed errors of the crdt concern. Codes are API: never renamed. */
 
-export class CrdtError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** Every code a crdt error carries. */
+export const CRDT_ERROR_CODES = [
+  'STATE_DB_OPEN_FAILED',
+  'STATE_DB_TOO_NEW',
+  'STATE_COMMIT_FAILED',
+  'SYNC_UPDATE_REJECTED',
+  'SYNC_FRAME_MALFORMED',
+  'SYNC_FRAME_TOO_LARGE',
+  'SYNC_CHUNK_REFUSED',
+  'SYNC_FLOW_VIOLATION',
+  'SYNC_MESSAGE_TOO_LARGE',
+  'SYNC_STREAM_RESET',
+  'SYNC_SEND_QUEUE_FULL',
+  'SYNC_APPLY_FAILED',
+  'SYNC_REFUSED_BY_PEER',
+  'SYNC_PEER_BACKED_OFF',
+  'SYNC_OPEN_FAILED',
+  'CRDT_DOCUMENTS_CLOSED',
+  'CRDT_INPUT_INVALID',
+  'MEMORY_ENTRY_NOT_FOUND',
+  'PERSON_NOT_FOUND',
+  'JOB_NOT_FOUND',
+  'SECRET_NOT_FOUND',
+] as const
+export type CrdtErrorCode = (typeof CRDT_ERROR_CODES)[number]
+
+/** The base of every crdt error; only its subclasses are built, one per code. */
+export abstract class CrdtError extends Error {
+  readonly code: CrdtErrorCode
+  constructor(code: CrdtErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name

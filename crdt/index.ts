@@ -1,16 +1,19 @@
 /**
- * crdt: the agent's shared state. For now, the node's state database (better-sqlite3 in
- * WAL mode, with a migrations table) and the roster's update log; the Yjs documents, the
- * sealed update log and the sync protocol grow on top of it.
+ * crdt: the agent's shared state. The node's state database (better-sqlite3 in WAL mode,
+ * with migrations), the Yjs documents (memory, relationships, jobs, secrets) with their
+ * typed models, the sealed update log and snapshots, the derived memory search index, the
+ * sync protocol and engine that keep the members in step over the mesh, and the SQLite
+ * roster and term stores the mesh persists through.
  *
- *   const state = openStateDb(join(home, 'state.db'), clock.now())
- *   state.setMeta('machine', 'laptop')
- *   state.close()
+ *   const agent = createAgentState({ mesh, state: openStateDb(join(home, 'state.db'), clock.now()), clock, logger })
+ *   await agent.start()
+ *   agent.memory.add({ text: 'likes tea', topic: 'people', author: 'kira' }, clock.now())
  */
 export { openStateDb } from './state-db.js'
 export type { AppliedMigration, Durability, StateDb, StateDbOptions } from './state-db.js'
 export type { Migration } from './migrations.js'
-export { CrdtError, StateDbOpenError, StateDbTooNewError } from './errors.js'
+export { CRDT_ERROR_CODES, CrdtError, StateDbOpenError, StateDbTooNewError } from './errors.js'
+export type { CrdtErrorCode } from './errors.js'
 export { createSqliteRosterStore } from './roster-store.js'
 export { createAgentState } from './agent-state.js'
 export type { AgentState, AgentStateDeps } from './agent-state.js'

@@ -351,7 +351,9 @@ export function createSyncEngine(deps: SyncEngineDeps, options: SyncEngineOption
       case 'step1': {
         try {
           l.holds.set(doc, Y.decodeStateVector(message.stateVector))
-        } catch {
+        } catch (err) {
+          // The answer below still goes out: encodeStateAsUpdate copes with what decoding refused.
+          logger.debug({ code: 'SYNC_FRAME_MALFORMED', peerId, doc, err: (err as Error).message }, 'a step 1 state vector does not decode; what the peer holds is forgotten')
           l.holds.delete(doc)
         }
         const box = sealed(doc, Y.encodeStateAsUpdate(documents.doc(doc), message.stateVector))

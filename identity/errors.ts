@@ -3,9 +3,31 @@
  * ever carries key material, plaintext or token contents.
  */
 
-export class IdentityError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** Every code an identity error carries. */
+export const IDENTITY_ERROR_CODES = [
+  'IDENTITY_KEY_INVALID',
+  'IDENTITY_ENCODING_INVALID',
+  'IDENTITY_SEAL_MALFORMED',
+  'IDENTITY_SEAL_OPEN_FAILED',
+  'IDENTITY_UNKNOWN_EPOCH',
+  'IDENTITY_TOKEN_MALFORMED',
+  'IDENTITY_TOKEN_ENCODE_FAILED',
+  'IDENTITY_TOKEN_SIGNATURE_INVALID',
+  'IDENTITY_TOKEN_EXPIRED',
+  'IDENTITY_TOKEN_SIGNER_MISMATCH',
+  'IDENTITY_KEY_FILE_EXISTS',
+  'IDENTITY_KEY_FILE_MISSING',
+  'IDENTITY_KEY_FILE_CORRUPT',
+  'IDENTITY_KEY_FILE_PERMISSIONS',
+  'IDENTITY_KEY_FILE_READ_FAILED',
+  'IDENTITY_KEY_FILE_WRITE_FAILED',
+] as const
+export type IdentityErrorCode = (typeof IDENTITY_ERROR_CODES)[number]
+
+/** The base of every identity error; only its subclasses are built, one per code. */
+export abstract class IdentityError extends Error {
+  readonly code: IdentityErrorCode
+  constructor(code: IdentityErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name

@@ -125,4 +125,5 @@ export {
   TokenSignatureInvalidError,
   TokenSignerMismatchError,
 } from './errors.js'
-export type { KeyFileCorruptReason, TokenMalformedReason } from './errors.js'
+export { IDENTITY_ERROR_CODES } from './errors.js'
+export type { IdentityErrorCode, KeyFileCorruptReason, TokenMalformedReason } from './errors.js'

@@ -50,6 +50,7 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
         .then(() => deps.openStream(peerId, ELECTION_PROTOCOL, { signal: deps.clock.timeoutSignal(2000) }))
         .then((s) => frameStream(s, MAX_ELECTION_FRAME))
         .catch(() => {
+          // Not logged: an unreachable or refusing peer would log on every heartbeat; the next message tries again.
           out.delete(peerId)
           return null
         })
@@ -75,6 +76,7 @@ export function createElectionTransport(deps: ElectionTransportDeps): ElectionTr
             counters.messages++
             counters.bytes += frame.length
           } catch {
+            // Not logged, for the same reason: the stream is dropped and the next message opens another.
             out.delete(to)
           }
         })

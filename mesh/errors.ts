@@ -1,8 +1,62 @@
 /** Typed errors of the mesh concern. Codes are API: never renamed. */
+import type { ElectionErrorCode } from './election-errors.js'
 
-export class MeshError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** The codes of election-errors.ts, listed here so that MESH_ERROR_CODES holds them all. */
+const ELECTION_ERROR_CODES = [
+  'LEASE_TERM_STALE',
+  'ELECTION_FRAME_MALFORMED',
+  'ELECTION_WITNESS_CANNOT_LEAD',
+  'ELECTION_WITNESS_TERM_REFUSED',
+  'ELECTION_TERM_EXHAUSTED',
+  'ELECTION_TERM_REPAIRED',
+  'ELECTION_DELIVERY_FAILED',
+] as const satisfies readonly ElectionErrorCode[]
+/** Fails to compile when ElectionErrorCode gains a code the list above lacks. */
+const electionCodesListed: [Exclude<ElectionErrorCode, (typeof ELECTION_ERROR_CODES)[number]>] extends [never] ? true : never = true
+void electionCodesListed
+
+/** Every code a mesh error carries (election, pairing, roster, host). */
+export const MESH_ERROR_CODES = [
+  'MESH_LISTEN_FAILED',
+  'MESH_ADDRESS_INVALID',
+  'MESH_NOT_MEMBER',
+  'MESH_PEER_NOT_CONNECTED',
+  'MESH_ROLE_MISMATCH',
+  'PAIRING_FRAME_MALFORMED',
+  'PAIRING_VERSION_UNSUPPORTED',
+  'PAIRING_INVITATION_MALFORMED',
+  'PAIRING_INVITATION_FORGED',
+  'PAIRING_INVITATION_EXPIRED',
+  'PAIRING_INVITATION_USED',
+  'PAIRING_INVITATION_UNKNOWN',
+  'PAIRING_PROOF_INVALID',
+  'PAIRING_PEER_MISMATCH',
+  'PAIRING_PEER_REMOVED',
+  'PAIRING_RATE_LIMITED',
+  'PAIRING_REFUSED',
+  'PAIRING_ALREADY_MEMBER',
+  'PAIRING_ROLE_MISMATCH',
+  'PAIRING_STORE_FAILED',
+  'PAIRING_FAILED',
+  'PAIRING_INVITER_UNREACHABLE',
+  'PAIRING_NO_ANSWER',
+  'PAIRING_WELCOME_INVALID',
+  'ROSTER_FRAME_MALFORMED',
+  'ROSTER_EVENT_INVALID',
+  'ROSTER_UPDATE_TOO_COSTLY',
+  'ROSTER_NOT_MEMBER',
+  'ROSTER_MEMBER_NOT_FOUND',
+  'ROSTER_GENESIS_FOREIGN',
+  'ROSTER_GENESIS_MISSING',
+  'ROSTER_SIGNER_REMOVED',
+  ...ELECTION_ERROR_CODES,
+] as const
+export type MeshErrorCode = (typeof MESH_ERROR_CODES)[number]
+
+/** The base of every mesh error; only its subclasses are built, one per code. */
+export abstract class MeshError extends Error {
+  readonly code: MeshErrorCode
+  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name
@@ -114,12 +168,88 @@ export class PairingRateLimitedError extends MeshError {
   }
 }
 
-/** Pairing failed for a reason the inviter reported (its code is kept). */
+/**
+ * The inviter answered with a refusal (a JOIN_REJECT frame). Its code is kept as
+ * `remoteCode`, never taken as our own: a peer does not choose this machine's error code.
+ */
 export class PairingRefusedError extends MeshError {
   readonly remoteCode: string
   constructor(remoteCode: string, message: string) {
     super('PAIRING_REFUSED', `the inviter refused: ${message} [${remoteCode}]`)
     this.remoteCode = remoteCode
+  }
+}
+
+/** The joiner was removed from this mesh once; the same machine key may not rejoin. */
+export class PairingPeerRemovedError extends MeshError {
+  readonly peerId: string
+  constructor(peerId: string) {
+    super('PAIRING_PEER_REMOVED', 'this machine was removed from the mesh and cannot rejoin with the same key; run "instar init --force" on it')
+    this.peerId = peerId
+  }
+}
+
+/** The inviter's invitation store could not be written, so the invitation was not made or not used. */
+export class PairingStoreFailedError extends MeshError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('PAIRING_STORE_FAILED', what, options)
+  }
+}
+
+/** A pairing request failed other than by a refusal of ours (the stream died mid-read, a local fault). */
+export class PairingFailedError extends MeshError {
+  constructor(options?: { cause?: unknown }) {
+    super('PAIRING_FAILED', 'the pairing request could not be read', options)
+  }
+}
+
+/** The inviter named by the invitation could not be reached on the pairing protocol. */
+export class PairingInviterUnreachableError extends MeshError {
+  readonly addresses: string[]
+  constructor(addresses: string[], options?: { cause?: unknown }) {
+    super(
+      'PAIRING_INVITER_UNREACHABLE',
+      `the inviter at ${addresses.join(', ') || '(no addresses)'} did not accept a pairing connection: its node is not running or not reachable from here, or it holds no open invitation (they are single-use and expire)`,
+      options,
+    )
+    this.addresses = addresses
+  }
+}
+
+/** The inviter closed the pairing stream without answering. */
+export class PairingNoAnswerError extends MeshError {
+  constructor(options?: { cause?: unknown }) {
+    super('PAIRING_NO_ANSWER', 'the inviter closed the pairing stream without an answer', options)
+  }
+}
+
+/** The inviter's welcome could not be opened, or names another mesh, or its roster cannot found ours. */
+export class PairingWelcomeInvalidError extends MeshError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('PAIRING_WELCOME_INVALID', reason, options)
+  }
+}
+
+/** This machine is not in a mesh (or, as a witness, cannot do what only a member does). */
+export class MeshNotMemberError extends MeshError {
+  constructor(message: string) {
+    super('MESH_NOT_MEMBER', message)
+  }
+}
+
+/** The peer a stream was asked for is a member but has no open connection. */
+export class MeshPeerNotConnectedError extends MeshError {
+  readonly peerId: string
+  constructor(peerId: string) {
+    super('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
+    this.peerId = peerId
+  }
+}
+
+/** The machine runs in one role (member or witness) while its keys are those of the other. */
+export class MeshRoleMismatchError extends MeshError {
+  constructor(role: 'member' | 'witness', keysOf: 'member' | 'witness') {
+    super('MESH_ROLE_MISMATCH', `this machine runs as a ${role}, but its keys are those of a ${keysOf}`)
   }
 }
 

@@ -23,8 +23,9 @@ export function frameStream(stream: Stream, maxFrame: number): FrameStream {
     async close() {
       try {
         await stream.close()
-      } catch {
-        stream.abort(new Error('close failed'))
+      } catch (err) {
+        // The close is ours to give up on: the abort that follows ends the stream either way.
+        stream.abort(err instanceof Error ? err : new Error('close failed'))
       }
     },
     abort(reason) {

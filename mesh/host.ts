@@ -13,6 +13,7 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createServer } from 'node:net'
 import { createLibp2p } from 'libp2p'
 import { resolveAdmissionOptions, type AdmissionOptions } from './admission.js'
 import { MeshAddressInvalidError, MeshListenError } from './errors.js'
@@ -101,8 +102,10 @@ export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOption
       try {
         await libp2p.start()
       } catch (err) {
+        // The start's error is the one thrown; a stop that fails after a failed start adds
+        // nothing a person could act on (and the host has no logger to put it in).
         await Promise.resolve(libp2p.stop()).catch(() => undefined)
-        throw new MeshListenError(options.listen, describeListenFailure(err), { cause: err })
+        throw new MeshListenError(options.listen, await describeListenFailure(err, options.listen), { cause: err })
       }
       started = true
     },
@@ -120,25 +123,52 @@ export async function createMeshHost(deps: MeshHostDeps, options: MeshHostOption
   }
 }
 
-function describeListenFailure(err: unknown): string {
-  const text = collectMessages(err)
-  if (/EADDRINUSE/.test(text)) return 'the address is already in use'
-  if (/EADDRNOTAVAIL/.test(text)) return 'the address is not available on this machine'
-  if (/EACCES/.test(text)) return 'permission denied (ports below 1024 need privileges)'
-  return text.split('\n')[0] ?? 'unknown error'
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use',
+  EADDRNOTAVAIL: 'the address is not available on this machine',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
 }
 
-function collectMessages(err: unknown): string {
-  const parts: string[] = []
-  let current: unknown = err
-  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    if (current instanceof Error) {
-      parts.push(`${(current as { code?: string }).code ?? ''} ${current.message}`)
-      current = (current as { cause?: unknown }).cause
-    } else {
-      parts.push(String(current))
-      break
-    }
+/**
+ * Says why listening failed, from an errno `code`, never from message text: the code of the
+ * error or of one it wraps, else (libp2p 3 folds the socket's error into the text of its
+ * UnsupportedListenAddressesError and drops it) the code a plain bind of each address gets now.
+ */
+async function describeListenFailure(err: unknown, listen: string[]): Promise<string> {
+  const codes = errorCodes(err)
+  for (const address of listen) {
+    const code = await bindErrorCode(address)
+    if (code !== undefined) codes.push(code)
   }
-  return parts.join(' | ')
+  for (const code of codes) {
+    const reason = LISTEN_FAILURES[code]
+    if (reason !== undefined) return reason
+  }
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error'
+}
+
+/** The errno code binding a TCP listen address gets (undefined if it binds, or is not ip/tcp); the socket is closed at once. */
+function bindErrorCode(address: string): Promise<string | undefined> {
+  const [ip, port] = multiaddr(address).getComponents()
+  if (ip === undefined || port === undefined || (ip.name !== 'ip4' && ip.name !== 'ip6') || port.name !== 'tcp') return Promise.resolve(undefined)
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code))
+    server.listen({ host: ip.value, port: Number(port.value), exclusive: true }, () => server.close(() => resolve(undefined)))
+  })
+}
+
+/** The `code` of an error and of the errors it wraps (`cause`, an AggregateError's `errors`), a bounded walk. */
+function errorCodes(err: unknown): string[] {
+  const codes: string[] = []
+  const queue: unknown[] = [err]
+  for (let seen = 0; queue.length > 0 && seen < 16; seen++) {
+    const current = queue.shift()
+    if (current === null || typeof current !== 'object') continue
+    const { code, cause, errors } = current as { code?: unknown; cause?: unknown; errors?: unknown }
+    if (typeof code === 'string') codes.push(code)
+    if (cause !== undefined) queue.push(cause)
+    if (Array.isArray(errors)) queue.push(...errors)
+  }
+  return codes
 }

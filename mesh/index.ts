@@ -11,32 +11,53 @@
 export { createMeshHost, peerIdFromSeed } from './host.js'
 export type { MeshHost, MeshHostDeps, MeshHostOptions, MeshLibp2p } from './host.js'
 export type { AdmissionOptions } from './admission.js'
-export { MeshAddressInvalidError, MeshError, MeshListenError } from './errors.js'
+export {
+  MESH_ERROR_CODES,
+  MeshAddressInvalidError,
+  MeshError,
+  MeshListenError,
+  MeshNotMemberError,
+  MeshPeerNotConnectedError,
+  MeshRoleMismatchError,
+} from './errors.js'
+export type { MeshErrorCode } from './errors.js'
 export { createMesh } from './mesh-service.js'
 export { rosterVoters } from './voters.js'
 export type { JoinSummary, JoinedMembership, Mesh, MeshDeps, MeshMembership, MeshOptions, MeshStatus, WitnessMembership } from './mesh-service.js'
 export type { PeerView } from './peer-health.js'
 export type { Roster, RosterMember, RosterMergeResult, RosterRepairs, RosterStore } from './roster.js'
 export type { Invitation } from './invitation.js'
-export type { InvitationRecord, InvitationStore } from './pairing.js'
+export type { InvitationRecord, InvitationStore } from './pairing-inviter.js'
 export { readInvitation } from './invitation.js'
 export { meshIdFromAgentKey } from './roster-events.js'
-export { PAIRING_PROTOCOL } from './pairing-protocol.js'
-export { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
+export {
+  PAIRING_PROTOCOL,
+  PAIRING_VERSION,
+  TYPE_JOIN_ACCEPT as PAIRING_TYPE_JOIN_ACCEPT,
+  TYPE_JOIN_REJECT as PAIRING_TYPE_JOIN_REJECT,
+  TYPE_JOIN_REQUEST as PAIRING_TYPE_JOIN_REQUEST,
+} from './pairing-protocol.js'
+export { ROSTER_SYNC_PROTOCOL, TYPE_STATE as ROSTER_TYPE_STATE, VERSION as ROSTER_SYNC_VERSION } from './roster-sync-protocol.js'
 export {
   PairingAlreadyMemberError,
+  PairingFailedError,
   PairingFrameMalformedError,
   PairingInvitationExpiredError,
   PairingInvitationForgedError,
   PairingInvitationMalformedError,
   PairingInvitationUnknownError,
   PairingInvitationUsedError,
+  PairingInviterUnreachableError,
+  PairingNoAnswerError,
   PairingPeerMismatchError,
+  PairingPeerRemovedError,
   PairingProofInvalidError,
   PairingRateLimitedError,
   PairingRefusedError,
   PairingRoleMismatchError,
+  PairingStoreFailedError,
   PairingVersionUnsupportedError,
+  PairingWelcomeInvalidError,
   RosterEventInvalidError,
   RosterGenesisForeignError,
   RosterGenesisMissingError,
@@ -51,7 +72,17 @@ export { createElection, electionMode } from './election.js'
 export type { Election, ElectionMode, ElectionOptions, LeaderInfo, TermStore, Voter } from './election.js'
 export { REPAIRED_TERM, checkStoredTerm, createMemoryTermStore } from './term-store.js'
 export type { StateRepair, TermState } from './term-store.js'
-export { ELECTION_PROTOCOL, MAX_TERM } from './election-protocol.js'
+export {
+  ELECTION_PROTOCOL,
+  MAX_TERM,
+  TYPE_HEARTBEAT as ELECTION_TYPE_HEARTBEAT,
+  TYPE_HEARTBEAT_REPLY as ELECTION_TYPE_HEARTBEAT_REPLY,
+  TYPE_PRE_VOTE as ELECTION_TYPE_PRE_VOTE,
+  TYPE_PRE_VOTE_REPLY as ELECTION_TYPE_PRE_VOTE_REPLY,
+  TYPE_REQUEST_VOTE as ELECTION_TYPE_REQUEST_VOTE,
+  TYPE_TIMEOUT_NOW as ELECTION_TYPE_TIMEOUT_NOW,
+  TYPE_VOTE as ELECTION_TYPE_VOTE,
+} from './election-protocol.js'
 export {
   ElectionDeliveryFailedError,
   ElectionFrameMalformedError,

@@ -45,7 +45,7 @@ import {
   PairingInvitationMalformedError,
   PairingPeerMismatchError,
 } from './errors.js'
-import { addressListSchema, meshIdSchema } from './pairing-protocol.js'
+import { addressListSchema, meshIdSchema } from './pairing-fields.js'
 
 export const INVITATION_KIND = 'instar-invitation'
 export const MIN_INVITATION_TTL_MS = 60 * 1000

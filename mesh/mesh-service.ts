@@ -8,21 +8,25 @@
  * ping and election protocols: the agent's documents stay between members.
  */
 import type { Connection, PeerId, PeerInfo } from '@libp2p/interface'
-import { fromHex, generateMeshKey, keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
-import { MeshError } from './errors.js'
+import { keyPairFromSeed, toHex, type MeshKey } from '../identity/index.js'
+import { MeshNotMemberError, MeshPeerNotConnectedError, MeshRoleMismatchError, PairingAlreadyMemberError } from './errors.js'
 import { createElection, type Voter } from './election.js'
 import { ELECTION_PROTOCOL } from './election-protocol.js'
 import { createElectionTransport } from './election-transport.js'
 import { createConnectionGater, type GaterPolicy } from './gater.js'
 import { createMeshHost } from './host.js'
+import { joinSummary, membershipFromWelcome, openMeshState, type MeshState } from './mesh-membership.js'
+import { leaveMesh, removeMember } from './mesh-removal.js'
 import type { Mesh, MeshDeps, MeshMembership, MeshOptions } from './mesh-types.js'
-import { createInviter, joinMesh, type Membership } from './pairing.js'
+import { createInviter, type Membership } from './pairing-inviter.js'
+import { joinMesh } from './pairing-joiner.js'
 import { PAIRING_PROTOCOL } from './pairing-protocol.js'
 import { createPeerHealth } from './peer-health.js'
 import { guardBuiltInProtocols, hangUpAfterAnswer, membersOnly } from './protocol-guard.js'
 import { createReconnector } from './reconnect.js'
 import { createRefusalLog } from './refusal-log.js'
-import { createRoster, type Roster } from './roster.js'
+import type { Roster } from './roster.js'
+import { createRosterChangeHandler } from './roster-change.js'
 import { machinePeerId } from './roster-events.js'
 import { createRosterSync } from './roster-sync.js'
 import { ROSTER_SYNC_PROTOCOL } from './roster-sync-protocol.js'
@@ -35,11 +39,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   const machine = keyPairFromSeed(deps.machineSeed)
   const selfPeerId = machinePeerId(machine.publicKey)
   const role = options.role ?? 'member'
-  /** agentSeed is null on a witness, which holds no agent key and no mesh keys. */
-  let state: { roster: Roster; agentName: string; agentSeed: Uint8Array | null; agentPublicKey: Uint8Array; keys: MeshKey[] } | null = null
+  let state: MeshState | null = null
   let joiningPeer: string | null = null
   let unsubscribe: (() => void) | null = null
-  let pushTimer: { cancel(): void } | null = null
   let leaving = false
   let blocked = new Set<string>()
   const listeners = {
@@ -100,7 +102,6 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       machineSeed: deps.machineSeed,
       membership: inviterMembership,
       addresses: () => host.addresses(),
-      onJoined: () => undefined,
       ...(deps.invitationStore === undefined ? {} : { store: deps.invitationStore }),
     },
     options.pairing,
@@ -166,51 +167,32 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     for (const peerId of connectedParticipants()) void sync.push(peerId)
   }
 
-  const onRosterChange = (): void => {
-    if (state === null) return
-    const roster = state.roster
-    // Learn mesh key epochs sealed to us (a removal rotates the key).
-    const known = new Set(state.keys.map((k) => k.epoch))
-    const fresh = roster.meshKeysFor(deps.machineSeed).filter((k) => !known.has(k.epoch))
-    if (fresh.length > 0) {
-      state.keys = [...state.keys, ...fresh].sort((a, b) => a.epoch - b.epoch)
-      deps.persistMeshKeys(state.keys)
-      emit('keys:change', { keys: [...state.keys] })
-      logger.info({ epochs: fresh.map((k) => k.epoch) }, 'learned new mesh key epochs')
-    }
-    // Drop every connection the roster no longer admits (a removed machine, or us if we were removed).
-    const selfRemoved = roster.wasRemoved(selfPeerId) && !leaving
-    for (const connection of libp2p.getConnections()) {
-      const peerId = connection.remotePeer.toString()
-      if (!selfRemoved && !roster.wasRemoved(peerId)) continue
-      const close = (): void => void connection.close().catch(() => connection.abort(new Error('removed')))
-      // A removed machine hears of its removal before we hang up, so it knows why it is refused.
-      if (selfRemoved) close()
-      else void sync.push(peerId).finally(close)
-    }
-    pushTimer?.cancel()
-    pushTimer = clock.setTimeout(() => {
-      pushTimer = null
-      pushAll()
-    }, options.rosterPushDelayMs ?? 20)
-    reconnector.kick()
-  }
-
+  const rosterChange = createRosterChangeHandler(
+    {
+      clock,
+      logger,
+      libp2p,
+      selfPeerId,
+      machineSeed: deps.machineSeed,
+      state: () => state,
+      learnKeys: (keys) => {
+        if (state === null) return
+        state.keys = keys
+        deps.persistMeshKeys(state.keys)
+        emit('keys:change', { keys: [...state.keys] })
+      },
+      leaving: () => leaving,
+      push: (peerId) => sync.push(peerId),
+      pushAll,
+      kick: () => reconnector.kick(),
+    },
+    options.rosterPushDelayMs === undefined ? {} : { pushDelayMs: options.rosterPushDelayMs },
+  )
+  const onRosterChange = (): void => rosterChange.onChange()
+  const membershipDeps = { clock, logger, machineSeed: deps.machineSeed, machineName: deps.machineName, rosterStore: deps.rosterStore }
   const becomeMember = (joined: MeshMembership, initial?: Uint8Array): void => {
-    const agentPublicKey = joined.role === 'witness' ? joined.agentPublicKey : keyPairFromSeed(joined.agentSeed).publicKey
-    const roster = createRoster({ agentPublicKey, store: deps.rosterStore, self: machine.publicKey })
-    const { pinnedGenesis, droppedGeneses } = roster.repairs
-    if (pinnedGenesis !== undefined) logger.info({ code: 'ROSTER_GENESIS_PINNED', genesis: pinnedGenesis }, 'pinned the genesis of the stored roster')
-    if (droppedGeneses.length > 0) logger.warn({ code: 'ROSTER_GENESIS_FOREIGN', dropped: droppedGeneses }, 'dropped other geneses from the stored roster')
-    // Pins the genesis the welcome carries: from now on a roster with any other is refused.
-    if (initial !== undefined) roster.adopt(initial)
-    if (joined.role === 'witness') {
-      state = { roster, agentName: joined.agentName, agentSeed: null, agentPublicKey, keys: [] }
-    } else {
-      if (roster.genesis() === undefined) roster.found(joined.agentSeed, { publicKey: machine.publicKey, name: deps.machineName }, clock.now())
-      state = { roster, agentName: joined.agentName, agentSeed: joined.agentSeed, agentPublicKey, keys: [...joined.meshKeys] }
-    }
-    unsubscribe = roster.on('roster:change', onRosterChange)
+    state = openMeshState(membershipDeps, joined, initial)
+    unsubscribe = state.roster.on('roster:change', onRosterChange)
   }
 
   const onConnectionOpen = (event: CustomEvent<Connection>): void => {
@@ -254,7 +236,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
 
   if (deps.membership !== null) {
     if ((deps.membership.role === 'witness') !== (role === 'witness')) {
-      throw new MeshError('MESH_ROLE_MISMATCH', `this machine runs as a ${role}, but its keys are those of a ${deps.membership.role ?? 'member'}`)
+      throw new MeshRoleMismatchError(role, deps.membership.role ?? 'member')
     }
     becomeMember(deps.membership)
   }
@@ -267,9 +249,9 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   }
 
   const openStreamIf = (admitted: (peerId: string) => boolean) => async (peerId: string, protocol: string, streamOptions?: { signal?: AbortSignal }) => {
-    if (!admitted(peerId)) throw new MeshError('MESH_NOT_MEMBER', `${peerId} is not a member of this mesh`)
+    if (!admitted(peerId)) throw new MeshNotMemberError(`${peerId} is not a member of this mesh`)
     const connection = libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
-    if (connection === undefined) throw new MeshError('MESH_PEER_NOT_CONNECTED', `${peerId} is not connected`)
+    if (connection === undefined) throw new MeshPeerNotConnectedError(peerId)
     return connection.newStream(protocol, streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal })
   }
   const openMemberStream = openStreamIf(isMember)
@@ -305,7 +287,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       transport.close()
       reconnector.stop()
       health.stop()
-      pushTimer?.cancel()
+      rosterChange.stop()
       libp2p.removeEventListener('connection:open', listening.open)
       libp2p.removeEventListener('peer:discovery', listening.discovery)
       libp2p.removeEventListener('peer:disconnect', listening.disconnect)
@@ -337,25 +319,21 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     roster: () => state?.roster ?? null,
     invite(ttlMs, inviteRole = 'member') {
       if (state !== null && state.agentSeed === null) {
-        throw new MeshError('MESH_NOT_MEMBER', 'a witness cannot invite: make invitations on a machine of the mesh')
+        throw new MeshNotMemberError('a witness cannot invite: make invitations on a machine of the mesh')
       }
       return inviter.invite(ttlMs, inviteRole)
     },
     async join(token, joinOptions) {
-      if (state !== null) throw new MeshError('PAIRING_ALREADY_MEMBER', 'this machine already belongs to a mesh; a machine joins one mesh only')
+      if (state !== null) throw new PairingAlreadyMemberError('this machine already belongs to a mesh; a machine joins one mesh only')
       const result = await joinMesh(
         { clock, libp2p, machineSeed: deps.machineSeed, setJoining: (peerId) => (joiningPeer = peerId) },
         token,
         { name: deps.machineName, addresses: host.addresses() },
         { ...joinOptions, role },
       )
-      const { welcome } = result
-      const joined: MeshMembership =
-        welcome.role === 'witness'
-          ? { role: 'witness', agentName: welcome.agent.name, agentPublicKey: welcome.agent.publicKey }
-          : { agentName: welcome.agent.name, agentSeed: welcome.agent.seed, meshKeys: welcome.meshKeys.map((k) => ({ epoch: k.epoch, key: k.key })) }
+      const joined = membershipFromWelcome(result.welcome)
       deps.persistJoin(joined)
-      becomeMember(joined, welcome.roster)
+      becomeMember(joined, result.welcome.roster)
       // Now a voter: start the election afresh (a new timeout and the boot stickiness), so a
       // machine whose timer ran out while it waited to join does not stand before it has
       // heard the sitting leader's heartbeats.
@@ -364,42 +342,30 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       publishOwnAddresses()
       onRosterChange()
       logger.info({ mesh: result.invitation.meshId, inviter: result.invitation.inviterPeerId }, 'joined the mesh')
-      return {
-        mesh: result.invitation.meshId,
-        inviter: result.invitation.inviterPeerId,
-        sas: result.invitation.sas,
-        members: state!.roster.participants(),
-      }
+      return joinSummary(result, state!.roster)
     },
     async remove(query) {
-      if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
-      const roster = state.roster
-      const subject = roster.find(query)
-      roster.remove(deps.machineSeed, fromHex(subject.publicKey), clock.now())
-      // A witness never held a mesh key, so its removal needs no new epoch.
-      if (subject.peerId !== selfPeerId && subject.role === 'member') {
-        // A new epoch sealed to the remaining members only: the removed machine cannot read what follows.
-        const next = Math.max(roster.latestEpoch(), state.keys.at(-1)?.epoch ?? 0) + 1
-        const key = generateMeshKey(next)
-        roster.publishMeshKey(deps.machineSeed, key, clock.now())
-      }
-      logger.info({ peerId: subject.peerId, name: subject.name }, 'machine removed from the mesh')
-      return subject
+      if (state === null) throw new MeshNotMemberError('this machine is not in a mesh')
+      return removeMember({ logger, roster: state.roster, machineSeed: deps.machineSeed, selfPeerId, keys: state.keys, now: clock.now() }, query)
     },
     async leave() {
-      if (state === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh')
+      if (state === null) throw new MeshNotMemberError('this machine is not in a mesh')
       if (state.agentSeed === null) {
-        throw new MeshError('MESH_NOT_MEMBER', 'a witness cannot remove itself: remove it on a machine of the mesh with "instar mesh remove <name>"')
+        throw new MeshNotMemberError( 'a witness cannot remove itself: remove it on a machine of the mesh with "instar mesh remove <name>"')
       }
-      const roster = state.roster
       // Tell the others before we go quiet: push the signed self-removal, then hang up.
-      const peers = connectedParticipants()
-      leaving = true
-      roster.remove(deps.machineSeed, machine.publicKey, clock.now())
-      await Promise.all(peers.map((p) => sync.push(p)))
-      reconnector.stop()
-      for (const connection of libp2p.getConnections()) await connection.close().catch(() => undefined)
-      leaving = false
+      await leaveMesh({
+        logger,
+        libp2p,
+        roster: state.roster,
+        machineSeed: deps.machineSeed,
+        machinePublicKey: machine.publicKey,
+        now: clock.now(),
+        peers: connectedParticipants(),
+        push: (peerId) => sync.push(peerId),
+        stopReconnecting: () => reconnector.stop(),
+        setLeaving: (value) => (leaving = value),
+      })
     },
     async handle(protocol, handler, handleOptions) {
       // force: a part that stops and starts again (the agent state after a join) re-registers.
@@ -423,6 +389,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     async partition(peers) {
       blocked = new Set(peers)
       for (const connection of libp2p.getConnections()) {
+        // A close that fails is ended by the abort; the close's error says nothing more.
         if (blocked.has(connection.remotePeer.toString())) await connection.close().catch(() => connection.abort(new Error('partitioned')))
       }
       for (const peerId of peers) transport.drop(peerId)

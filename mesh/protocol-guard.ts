@@ -3,8 +3,11 @@
  * protocol and nothing else. Our own protocols check membership in their handlers; the
  * built-in identify and ping handlers are re-registered wrapped in the same check.
  *
- * (libp2p's `use()` middleware is not used: in libp2p 3.3 the registrar's middleware array
- * is appended to on every inbound stream, so a handler would run more than once.)
+ * Reading the handlers identify and ping registered takes libp2p's private
+ * `components.registrar`: the public API cannot read a handler, and its `use()` middleware is
+ * unusable (in libp2p 3.3 the registrar's middleware array is appended to on every inbound
+ * stream, so a handler would run more than once). tests/mesh/protocol-guard.test.ts pins the
+ * libp2p version and fails when either internal changes.
  */
 import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { MeshLibp2p } from './host.js'
@@ -43,6 +46,7 @@ export function hangUpAfterAnswer(
       const peerId = connection.remotePeer.toString()
       if (!mayStay(peerId)) {
         onHangUp?.(peerId)
+        // A close that fails is ended by the abort; the close's error says nothing more.
         await connection.close().catch(() => connection.abort(new Error('hung up after a pairing refusal')))
       }
     }
@@ -61,6 +65,7 @@ export async function guardBuiltInProtocols(libp2p: MeshLibp2p, isMember: Member
     try {
       record = registrar.getHandler(protocol)
     } catch {
+      // Not registered (libp2p's UnhandledProtocolError, which says only that): nothing to guard.
       continue
     }
     await libp2p.handle(protocol, membersOnly(isMember, record.handler, onRefused), { ...record.options, force: true })

@@ -70,7 +70,9 @@ export function createReconnector(deps: ReconnectDeps, options: ReconnectOptions
         try {
           addresses.push(multiaddr(text.includes('/p2p/') ? text : `${text}/p2p/${target.peerId}`))
         } catch {
-          // A bad address in a signed record is the member's own mistake; skip it.
+          // A bad address in a signed record is the member's own mistake; skip it. The parser's
+          // error only repeats the address, which is not logged: a peer chose it.
+          deps.logger.debug({ code: 'MESH_ADDRESS_INVALID', peerId: target.peerId }, 'skipped a member address that is not a multiaddr')
         }
       }
       if (addresses.length === 0) continue

@@ -1,11 +1,12 @@
 /**
- * /instar/roster/1.0.0: how members exchange the roster document.
+ * /instar/roster/1.0.0: how the machines of a mesh (members and the witness) exchange the
+ * roster document.
  *
- * Whenever a member connection opens, and whenever the local roster changes, a node opens a
- * stream to each connected member and sends one frame holding its whole roster state as a
- * Yjs update, then closes. The receiver applies it through `Roster.applyRemote`, which keeps
- * only entries that verify. The roster is small (tens of machines), so whole-state frames
- * keep this simple; the sync issue replaces it with state-vector exchange.
+ * Whenever a connection to a participant opens, and whenever the local roster changes, a node
+ * opens a stream to each connected participant and sends one frame holding its whole roster
+ * state as a Yjs update, then closes. The receiver applies it through `Roster.applyRemote`,
+ * which keeps only entries that verify. The roster is small (tens of machines), so it is sent
+ * whole every time; only the agent's documents use state-vector exchange (crdt/sync-protocol.ts).
  *
  * Frame (inside a length prefix): byte 0 version (1), byte 1 type (1 = ROSTER_STATE),
  * bytes 2.. the Yjs update.
@@ -14,8 +15,9 @@ import { MeshError } from './errors.js'
 
 export const ROSTER_SYNC_PROTOCOL = '/instar/roster/1.0.0'
 export const MAX_ROSTER_FRAME = 1024 * 1024
-const VERSION = 1
-const TYPE_STATE = 1
+export const VERSION = 1
+/** The one message type: the sender's whole roster state. */
+export const TYPE_STATE = 1
 
 export class RosterFrameMalformedError extends MeshError {
   readonly reason: string

@@ -3,7 +3,7 @@
  * and authenticates with api.token; it never reads a running node's other files.
  */
 import { createSystemClock, type Clock } from '../runtime/index.js'
-import { NodeApiError, NodeNotRunningError } from './errors.js'
+import { isErrorCode, NodeApiError, NodeBadResponseError, NodeNotRunningError, NodeUnreachableError } from './errors.js'
 import { readToken } from './api-token.js'
 import type { HomePaths } from './paths.js'
 import { liveRunInfo, type RunInfo } from './run-state.js'
@@ -37,7 +37,7 @@ export function connectApi(paths: HomePaths, options: { timeoutMs?: number; cloc
         signal: clock.timeoutSignal(timeoutMs, signal === undefined ? {} : { signal }),
       })
     } catch (err) {
-      throw new NodeApiError('NODE_UNREACHABLE', 0, `the node on ${paths.home} (pid ${run.pid}) does not answer at ${run.api}`, {
+      throw new NodeUnreachableError(`the node on ${paths.home} (pid ${run.pid}) does not answer at ${run.api}`, {
         cause: err,
       })
     }
@@ -46,13 +46,13 @@ export function connectApi(paths: HomePaths, options: { timeoutMs?: number; cloc
     try {
       parsed = text === '' ? {} : JSON.parse(text)
     } catch (err) {
-      throw new NodeApiError('NODE_BAD_RESPONSE', response.status, `the node answered ${method} ${path} with something that is not JSON`, {
+      throw new NodeBadResponseError(response.status, `the node answered ${method} ${path} with something that is not JSON`, {
         cause: err,
       })
     }
     if (!response.ok) {
       const error = (parsed as { error?: { code?: unknown; message?: unknown } }).error
-      const code = typeof error?.code === 'string' ? error.code : 'NODE_API_ERROR'
+      const code = typeof error?.code === 'string' && isErrorCode(error.code) ? error.code : 'NODE_API_ERROR'
       const message = typeof error?.message === 'string' ? error.message : `the node answered ${response.status}`
       throw new NodeApiError(code, response.status, message)
     }

@@ -6,8 +6,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import type { StateRepair } from '../mesh/index.js'
-import { ApiListenError, codeOf, httpStatusFor } from './errors.js'
+import { PairingRefusedError, type StateRepair } from '../mesh/index.js'
+import { ApiBadRequestError, ApiListenError, ApiNotFoundError, ApiUnauthorizedError, codeOf, httpStatusFor, isErrorCode, type NodeError } from './errors.js'
+
+/** The body of every error answer. */
+const errorBody = (err: NodeError): { error: { code: string; message: string } } => ({ error: { code: err.code, message: err.message } })
 
 export interface NodeStatus {
   running: true
@@ -101,31 +104,33 @@ export function createApiServer(deps: ApiServerDeps, options: ApiServerOptions):
     const match = /^Bearer ([^\s]+)$/.exec(header)
     // Compare digests so length differences do not leak through timing either.
     if (match === null || !timingSafeEqual(digest(match[1] ?? ''), expected)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({
-        error: { code: 'API_UNAUTHORIZED', message: 'missing or wrong bearer token (see api.token in the data directory)' },
-      })
+      await reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(new ApiUnauthorizedError()))
     }
   })
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) {
-      return reply.code(400).send({ error: { code: 'API_BAD_REQUEST', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is not valid'}`.replace(/\s+/g, ' ').trim() } })
+      const problem = `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is not valid'}`
+      return reply.code(400).send(errorBody(new ApiBadRequestError(problem.replace(/\s+/g, ' ').trim())))
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.code(error.statusCode).send({ error: { code: 'API_BAD_REQUEST', message: error.message } })
+      return reply.code(error.statusCode).send(errorBody(new ApiBadRequestError(error.message)))
     }
     const code = codeOf(error)
     const status = httpStatusFor(code)
     if (status === 502) return reply.code(502).send({ error: { code, message: error.message } })
     if (status >= 500) {
       deps.logger.error({ code, route: request.routeOptions.url, err: error }, 'api request failed')
-      return reply.code(500).send({ error: { code: code === 'INTERNAL' ? 'INTERNAL' : code, message: 'internal error; see the node log' } })
+      // A foreign error's code (an errno, a library's) is not API: it stays in the log.
+      return reply.code(500).send({ error: { code: isErrorCode(code) ? code : 'INTERNAL', message: 'internal error; see the node log' } })
     }
-    return reply.code(status).send({ error: { code, message: error.message } })
+    // A pairing refusal keeps the inviter's own code beside ours.
+    const remote = error instanceof PairingRefusedError ? { remoteCode: error.remoteCode } : {}
+    return reply.code(status).send({ error: { code, message: error.message, ...remote } })
   })
 
   fastify.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'API_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
+    void reply.code(404).send(errorBody(new ApiNotFoundError(request.method, request.url.split('?')[0] ?? '')))
   })
 
   fastify.get('/health', async () => ({ ok: true, version: options.version }))

@@ -8,7 +8,7 @@ import type { NodeStatus } from './api-server.js'
 import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
 import { createOutput, formatDuration } from './cli-output.js'
 import { loadConfig } from './config.js'
-import { codeOf, NodeAlreadyRunningError, NodeApiError, NodeError, NodeNotRunningError } from './errors.js'
+import { codeOf, NodeAlreadyRunningError, NodeNotRunningError, NodeStartFailedError, NodeStopTimeoutError, NodeUnreachableError } from './errors.js'
 import { openRotatingLog } from './log-files.js'
 import { createLogger } from './logger.js'
 import { homePaths, resolveHome } from './paths.js'
@@ -92,13 +92,13 @@ export async function runStop(home: string, flags: CommonOptions, what: 'node' |
   try {
     await connectApi(paths).post('/node/stop', { reason: what === 'node' ? 'instar node stop' : 'instar relay stop' })
   } catch (err) {
-    if (!(err instanceof NodeApiError) || err.code !== 'NODE_UNREACHABLE') throw err
+    if (!(err instanceof NodeUnreachableError)) throw err
     // The API is wedged: fall back to the signal, which takes the same graceful path.
     process.kill(run.pid, 'SIGTERM')
   }
   const gone = await waitFor(() => !processAlive(run.pid), 5000)
   if (!gone) {
-    throw new NodeError('NODE_STOP_TIMEOUT', `the ${what} (pid ${run.pid}) did not stop within 5 s; it may be stuck (kill ${run.pid})`)
+    throw new NodeStopTimeoutError(what, run.pid)
   }
   out.result({ stopped: true, pid: run.pid }, () => `${what} stopped (pid ${run.pid})`)
 }
@@ -173,11 +173,11 @@ async function startDetached(home: string, apiPort: number | undefined, listen: 
   }, 20_000)
   if (exited !== null || !ready) {
     if (exited === null) child.kill('SIGTERM')
-    throw new NodeError('NODE_START_FAILED', `the node did not start: ${lastLogError(paths.stderrFile) ?? `see ${paths.stderrFile}`}`)
+    throw new NodeStartFailedError(`the node did not start: ${lastLogError(paths.stderrFile) ?? `see ${paths.stderrFile}`}`)
   }
   child.unref()
   const run = readRunInfo(paths)
-  if (run === null) throw new NodeError('NODE_START_FAILED', `the node started but wrote no ${paths.runFile}`)
+  if (run === null) throw new NodeStartFailedError(`the node started but wrote no ${paths.runFile}`)
   return run
 }
 

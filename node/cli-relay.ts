@@ -9,7 +9,7 @@ import { addCommonOptions, type CommonOptions } from './cli-common.js'
 import { createOutput } from './cli-output.js'
 import { runStart, runStatus, runStop, type StartFlags } from './cli-node.js'
 import { loadConfig } from './config.js'
-import { NodeError, UsageError } from './errors.js'
+import { RelayHomeIsNodeError, UsageError } from './errors.js'
 import { homePaths, resolveRelayHome } from './paths.js'
 
 const RELAY_HOME_HELP = 'data directory of the relay (default: $INSTAR_RELAY_HOME, else ~/.instar-relay)'
@@ -43,10 +43,7 @@ export function registerRelay(program: Command): void {
       if (flags.name !== undefined) throw new UsageError(`--name applies only on first start; ${home} is already laid out`)
       const config = loadConfig(paths.config)
       if (config.role !== 'witness') {
-        throw new NodeError(
-          'RELAY_HOME_IS_NODE',
-          `${home} holds a node, not a witness: give the witness a data directory of its own with --home (default ~/.instar-relay)`,
-        )
+        throw new RelayHomeIsNodeError(home)
       }
     }
     await runStart(home, flags, 'witness')

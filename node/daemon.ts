@@ -5,13 +5,13 @@
  */
 import { fingerprint, fromHex, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
 import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
-import { createMesh, type Mesh, type MeshDeps, type MeshMembership, type StateRepair } from '../mesh/index.js'
+import { createMesh, MeshNotMemberError, type Mesh, type MeshDeps, type MeshMembership, type StateRepair } from '../mesh/index.js'
 import { type Clock } from '../runtime/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { registerFaultRoutes } from './api-fault-routes.js'
 import type { FastifyInstance } from 'fastify'
-import { codeOf, NodeError } from './errors.js'
+import { codeOf } from './errors.js'
 import { boundPorts, parseRememberedPorts, withRememberedPorts } from './listen-ports.js'
 import { createInvitationFile } from './invitation-file.js'
 import { startLeaseJournal } from './lease-journal.js'
@@ -144,9 +144,9 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   }
   /** The agent state once loaded: a request made while it loads waits for the load. */
   const requireAgentState = async (): Promise<AgentState> => {
-    if (witness) throw new NodeError('MESH_NOT_MEMBER', 'this is a witness: it votes in leader elections and holds none of the agent\'s state')
+    if (witness) throw new MeshNotMemberError( 'this is a witness: it votes in leader elections and holds none of the agent\'s state')
     if (agentState === null || agentStarted === null) {
-      throw new NodeError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet: join one with "instar mesh pair <invitation>"')
+      throw new MeshNotMemberError( 'this machine is not in a mesh yet: join one with "instar mesh pair <invitation>"')
     }
     const loading = agentState
     await agentStarted
@@ -238,7 +238,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         await opened.start()
       } catch (err) {
         stopJournal()
-        await opened.stop().catch(() => undefined)
+        await opened.stop().catch((stopErr: unknown) => logger.debug({ code: codeOf(stopErr) }, 'the mesh did not stop cleanly after a failed start'))
         throw err
       }
       return { mesh: opened, stopJournal }

@@ -1,11 +1,39 @@
 /**
- * Typed errors of the node concern, and the one place where every error code of every
- * concern is mapped to an HTTP status and a CLI exit code.
+ * Typed errors of the node concern. Every error code of every concern is mapped to an HTTP
+ * status and a CLI exit code once, in error-codes.ts.
  */
+import type { ErrorCode } from './error-codes.js'
 
-export class NodeError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** Every code a node error carries. INTERNAL is the code of an error that is not ours. */
+export const NODE_ERROR_CODES = [
+  'CONFIG_INVALID',
+  'HOME_NOT_INITIALIZED',
+  'HOME_ALREADY_INITIALIZED',
+  'AGENT_KEY_MISMATCH',
+  'RELAY_HOME_IS_NODE',
+  'NODE_ALREADY_RUNNING',
+  'NODE_NOT_RUNNING',
+  'NODE_START_FAILED',
+  'NODE_STOP_TIMEOUT',
+  'NODE_UNREACHABLE',
+  'NODE_BAD_RESPONSE',
+  'NODE_API_ERROR',
+  'API_LISTEN_FAILED',
+  'API_TOKEN_MISSING',
+  'API_TOKEN_INVALID',
+  'API_TOKEN_PERMISSIONS',
+  'API_BAD_REQUEST',
+  'API_UNAUTHORIZED',
+  'API_NOT_FOUND',
+  'USAGE',
+  'INTERNAL',
+] as const
+export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number]
+
+/** The base of every node error; only its subclasses are built, one per code. */
+export abstract class NodeError extends Error {
+  readonly code: NodeErrorCode
+  constructor(code: NodeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name
@@ -60,15 +88,6 @@ export class NodeNotRunningError extends NodeError {
   }
 }
 
-/** The node did not come up or go down in time, or its API answered with an error. */
-export class NodeApiError extends NodeError {
-  readonly status: number
-  constructor(code: string, status: number, message: string, options?: { cause?: unknown }) {
-    super(code, message, options)
-    this.status = status
-  }
-}
-
 /** The API port could not be bound. */
 export class ApiListenError extends NodeError {
   readonly port: number
@@ -85,50 +104,109 @@ export class UsageError extends NodeError {
   }
 }
 
-const httpStatus: Record<string, number> = {
-  API_BAD_REQUEST: 400,
-  API_UNAUTHORIZED: 401,
-  API_NOT_FOUND: 404,
-  USAGE: 400,
-  CONFIG_INVALID: 400,
+/** The agent key file does not hold the agent key that config.json names. */
+export class AgentKeyMismatchError extends NodeError {
+  constructor(agentKeyPath: string, configPath: string) {
+    super('AGENT_KEY_MISMATCH', `${agentKeyPath} does not hold the agent key that ${configPath} names (agent.publicKey); restore the right key file`)
+  }
 }
 
-const httpStatusByPrefix: Array<[string, number]> = [
-  ['ROSTER_MEMBER_NOT_FOUND', 404],
-  ['MEMORY_ENTRY_NOT_FOUND', 404],
-  ['PERSON_NOT_FOUND', 404],
-  ['JOB_NOT_FOUND', 404],
-  ['SECRET_NOT_FOUND', 404],
-  ['CRDT_INPUT_INVALID', 400],
-  ['PAIRING_ALREADY_MEMBER', 409],
-  ['MESH_NOT_MEMBER', 409],
-  ['PAIRING_INVITER_UNREACHABLE', 502],
-  ['PAIRING_NO_ANSWER', 502],
-  ['PAIRING_', 400],
-  ['ROSTER_', 400],
-  ['IDENTITY_TOKEN_', 400],
-]
-
-/** HTTP status for an error code; unknown codes are server errors. */
-export function httpStatusFor(code: string): number {
-  const exact = httpStatus[code]
-  if (exact !== undefined) return exact
-  for (const [prefix, status] of httpStatusByPrefix) if (code.startsWith(prefix)) return status
-  return 500
+/** `instar relay start` on a data directory that holds a node, not a witness. */
+export class RelayHomeIsNodeError extends NodeError {
+  constructor(home: string) {
+    super('RELAY_HOME_IS_NODE', `${home} holds a node, not a witness: give the witness a data directory of its own with --home (default ~/.instar-relay)`)
+  }
 }
 
-const exitCodes: Record<string, number> = {
-  USAGE: 2,
-  API_BAD_REQUEST: 2,
+/** The node process did not come up (its last log error, or the missing run file, says why). */
+export class NodeStartFailedError extends NodeError {
+  constructor(message: string) {
+    super('NODE_START_FAILED', message)
+  }
 }
 
-/** CLI exit code for an error code: 2 for usage, 1 for everything else. */
-export function exitCodeFor(code: string): number {
-  return exitCodes[code] ?? 1
+/** The node process did not stop in time. */
+export class NodeStopTimeoutError extends NodeError {
+  readonly pid: number
+  constructor(what: string, pid: number) {
+    super('NODE_STOP_TIMEOUT', `the ${what} (pid ${pid}) did not stop within 5 s; it may be stuck (kill ${pid})`)
+    this.pid = pid
+  }
 }
 
-/** The stable code of any error, ours or foreign. */
-export function codeOf(err: unknown): string {
-  if (err !== null && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code
-  return 'INTERNAL'
+/** The node's API did not answer (not running, or not reachable at the address its run file names). */
+export class NodeUnreachableError extends NodeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NODE_UNREACHABLE', message, options)
+  }
 }
+
+/** The node's API answered with something that is not JSON. */
+export class NodeBadResponseError extends NodeError {
+  readonly status: number
+  constructor(status: number, message: string, options?: { cause?: unknown }) {
+    super('NODE_BAD_RESPONSE', message, options)
+    this.status = status
+  }
+}
+
+/** api.token cannot be read. */
+export class ApiTokenMissingError extends NodeError {
+  constructor(path: string, options?: { cause?: unknown }) {
+    super('API_TOKEN_MISSING', `cannot read ${path}; run "instar init" again with --force`, options)
+  }
+}
+
+/** api.token does not hold 64 hex characters. */
+export class ApiTokenInvalidError extends NodeError {
+  constructor(path: string) {
+    super('API_TOKEN_INVALID', `${path} does not hold a valid token (64 hex characters)`)
+  }
+}
+
+/** api.token is readable by other users. */
+export class ApiTokenPermissionsError extends NodeError {
+  constructor(path: string, mode: number) {
+    super('API_TOKEN_PERMISSIONS', `${path} is readable by other users (mode ${mode.toString(8)}); run "chmod 600 ${path}"`)
+  }
+}
+
+/** A request the API refuses: a body or parameter that fails its schema, or a bad request of another kind. */
+export class ApiBadRequestError extends NodeError {
+  constructor(message: string) {
+    super('API_BAD_REQUEST', message)
+  }
+}
+
+/** A request without the right bearer token. */
+export class ApiUnauthorizedError extends NodeError {
+  constructor() {
+    super('API_UNAUTHORIZED', 'missing or wrong bearer token (see api.token in the data directory)')
+  }
+}
+
+/** A request for a route the API does not have. */
+export class ApiNotFoundError extends NodeError {
+  constructor(method: string, path: string) {
+    super('API_NOT_FOUND', `no route ${method} ${path}`)
+  }
+}
+
+/**
+ * The node's API answered with an error. The code is the one the node reported (checked to be
+ * one of ours, else NODE_API_ERROR): the CLI is the node's client and reports what it said, so
+ * this class carries the codes of other classes across the HTTP boundary and makes none.
+ */
+export class NodeApiError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  constructor(code: ErrorCode, status: number, message: string) {
+    super(message)
+    this.code = code
+    this.status = status
+    this.name = new.target.name
+  }
+}
+
+export { codeOf, exitCodeFor, httpStatusFor, isErrorCode } from './error-codes.js'
+export type { ErrorCode } from './error-codes.js'

@@ -21,7 +21,7 @@ import {
 } from '../identity/index.js'
 import { peerIdFromSeed } from '../mesh/index.js'
 import { loadConfig, parseConfig, writeConfig, type Config } from './config.js'
-import { HomeAlreadyInitializedError, HomeNotInitializedError, NodeAlreadyRunningError, NodeError, UsageError } from './errors.js'
+import { AgentKeyMismatchError, HomeAlreadyInitializedError, HomeNotInitializedError, NodeAlreadyRunningError, UsageError } from './errors.js'
 import { readToken } from './api-token.js'
 import { homePaths, type HomePaths } from './paths.js'
 import { liveLockHolder } from './run-state.js'
@@ -151,10 +151,7 @@ export function loadHome(home: string): LoadedHome {
     warnings.push(...agentSeed.warnings)
     agent = keyPairFromSeed(agentSeed.seed)
     if (toHex(agent.publicKey) !== config.agent.publicKey) {
-      throw new NodeError(
-        'AGENT_KEY_MISMATCH',
-        `${paths.agentKey} does not hold the agent key that ${paths.config} names (agent.publicKey); restore the right key file`,
-      )
+      throw new AgentKeyMismatchError(paths.agentKey, paths.config)
     }
     const mesh = loadMeshKeys(paths.meshKeys)
     warnings.push(...mesh.warnings)

@@ -142,7 +142,7 @@ describe('strangers holding connections', () => {
     await waitFor(() => connection.status !== 'open', { timeoutMs: 10_000, what: 'the inviter hanging up after its answer' })
     // A real late joiner reads the same refusal.
     const c = await startTestNode({ name: 'c' })
-    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_INVITATION_USED' })
+    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_REFUSED', remoteCode: 'PAIRING_INVITATION_USED' })
   })
 
   it('answers a late use of an expired invitation with PAIRING_INVITATION_EXPIRED, hangs up, and admits no stranger once it is forgotten', async () => {

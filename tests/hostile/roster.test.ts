@@ -15,7 +15,7 @@ import { fromHex, generateMeshKey, generateSeed, keyPairFromSeed, toHex } from '
 import { createMeshHost, PAIRING_PROTOCOL, ROSTER_SYNC_PROTOCOL, type JoinedMembership, type MeshHost, type Roster } from '../../mesh/index.js'
 import { createSystemClock, silentLogger, type Logger } from '../../runtime/index.js'
 import { frameStream } from '../../mesh/frame-stream.js'
-import { createInviter } from '../../mesh/pairing.js'
+import { createInviter } from '../../mesh/pairing-inviter.js'
 import { createRoster } from '../../mesh/roster.js'
 import { decodeRosterEvent, encodeRosterEvent, machinePeerId, type RosterEventBody } from '../../mesh/roster-events.js'
 import { createRosterRecords } from '../../mesh/roster-records.js'
@@ -235,7 +235,6 @@ describe('a hostile member on the roster protocol', () => {
       machineSeed: inviterSeed,
       membership: () => ({ roster: { ...roster, encodeState: doctored }, agentName: 'kira', agentSeed, meshKeys: () => [generateMeshKey(1)] }),
       addresses: () => host.addresses(),
-      onJoined: () => undefined,
     })
     await host.libp2p.handle(PAIRING_PROTOCOL, (stream, connection) => inviter.handle(stream, connection))
     const b = await startTestNode({ name: 'b' })

@@ -54,7 +54,7 @@ describe('pairing', () => {
     const c = await startTestNode({ name: 'c' })
     const { invitation } = await pair(a, b)
     const before = a.mesh.roster()?.members().length
-    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: expect.stringMatching(/PAIRING_INVITATION_(USED|UNKNOWN)/) })
+    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_REFUSED', remoteCode: expect.stringMatching(/PAIRING_INVITATION_(USED|UNKNOWN)/) })
     expect(a.mesh.roster()?.members().length).toBe(before)
     expect(c.mesh.status().member).toBe(false)
   })
@@ -115,7 +115,7 @@ describe('invitations across a restart', () => {
     expect(joined.sas).toBe(invitation.sas)
     const third = await again.restart({ samePort: true })
     const c = await startTestNode({ name: 'c' })
-    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_INVITATION_USED' })
+    await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_REFUSED', remoteCode: 'PAIRING_INVITATION_USED' })
     expect(third.mesh.roster()?.members().map((m) => m.name).sort()).toEqual(['a', 'b'])
   })
 })

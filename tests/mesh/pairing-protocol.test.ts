@@ -2,19 +2,11 @@ import { randomInt } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { keyPairFromSeed, openSealed, sealTo, toBase64Url, toHex, x25519PublicFromEd25519 } from '../../identity/index.js'
 import { PairingFrameMalformedError, PairingVersionUnsupportedError } from '../../mesh/errors.js'
-import {
-  acceptProof,
-  checkProof,
-  decodePairingMessage,
-  decodeWelcome,
-  encodePairingMessage,
-  encodeWelcome,
-  joinProof,
-  MAX_PAIRING_FRAME,
-  PAIRING_PROTOCOL,
-  pairingTranscript,
-} from '../../mesh/pairing-protocol.js'
-import type { MemberWelcome, PairingMessage, WitnessWelcome } from '../../mesh/pairing-protocol.js'
+import { decodePairingMessage, encodePairingMessage, MAX_PAIRING_FRAME, PAIRING_PROTOCOL } from '../../mesh/pairing-protocol.js'
+import type { PairingMessage } from '../../mesh/pairing-protocol.js'
+import { acceptProof, checkProof, joinProof, pairingTranscript } from '../../mesh/pairing-transcript.js'
+import { decodeWelcome, encodeWelcome } from '../../mesh/pairing-welcome.js'
+import type { MemberWelcome, WitnessWelcome } from '../../mesh/pairing-welcome.js'
 import { mulberry32 } from '../support/seeded-random.js'
 
 const inviter = keyPairFromSeed(new Uint8Array(32).fill(1))

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { createOutput, escapeControls, inline, reportError } from '../../node/cli-output.js'
-import { NodeError } from '../../node/errors.js'
+import { NodeApiError } from '../../node/errors.js'
 
 function capture(): { stream: PassThrough; text(): string } {
   const stream = new PassThrough()
@@ -32,7 +32,7 @@ describe('text output', () => {
   it('escapes an error message on its one line', () => {
     const out = capture()
     const err = capture()
-    reportError(new NodeError('NODE_API_ERROR', 'bad\u001b]0;x\u0007\nsecond line'), false, out.stream, err.stream)
+    reportError(new NodeApiError('NODE_API_ERROR', 500, 'bad\u001b]0;x\u0007\nsecond line'), false, out.stream, err.stream)
     expect(err.text()).toBe('instar: bad\\x1b]0;x\\x07\\nsecond line [NODE_API_ERROR]\n')
   })
 })

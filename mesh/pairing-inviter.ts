@@ -1,5 +1,5 @@
 /**
- * Both sides of pairing over libp2p. The inviter holds pending invitations (single-use,
+ * The inviter's side of pairing over libp2p. It holds pending invitations (single-use,
  * expiring), rate-limits attempts per peer, checks the joiner's proof, adds it to the roster
  * and answers with its own proof and the welcome box; every refusal is answered with a
  * JOIN_REJECT frame (the joiner must be able to read why) and logged with its code.
@@ -9,51 +9,40 @@
  * recently used invitations survive a restart (single use included); no secret is stored.
  */
 import type { Connection, Stream } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
 import {
   domainSeparated,
   fromHex,
   generateSeed,
   hmacSha256,
   keyPairFromSeed,
-  openSealed,
   sealTo,
   toHex,
   x25519PublicFromEd25519,
   type MeshKey,
 } from '../identity/index.js'
-import type { Clock } from '../runtime/index.js'
+import type { Clock, Logger } from '../runtime/index.js'
 import {
   MeshError,
+  MeshNotMemberError,
   PairingAlreadyMemberError,
+  PairingFailedError,
+  PairingFrameMalformedError,
   PairingInvitationExpiredError,
   PairingInvitationUnknownError,
   PairingInvitationUsedError,
   PairingPeerMismatchError,
+  PairingPeerRemovedError,
   PairingRateLimitedError,
-  PairingRoleMismatchError,
+  PairingStoreFailedError,
 } from './errors.js'
 import { frameStream } from './frame-stream.js'
-import type { MeshLibp2p } from './host.js'
-import { createInvitation, readInvitation, type Invitation, type InvitationRole } from './invitation.js'
-import type { Logger } from '../runtime/index.js'
-import {
-  MAX_PAIRING_FRAME,
-  PAIRING_PROTOCOL,
-  acceptProof,
-  checkProof,
-  decodePairingMessage,
-  decodeWelcome,
-  encodePairingMessage,
-  encodeWelcome,
-  joinProof,
-  pairingTranscript,
-  type Welcome,
-} from './pairing-protocol.js'
+import { createInvitation, type Invitation, type InvitationRole } from './invitation.js'
+import { MAX_PAIRING_FRAME, decodePairingMessage, encodePairingMessage } from './pairing-protocol.js'
+import { acceptProof, checkProof, joinProof, pairingTranscript } from './pairing-transcript.js'
+import { encodeWelcome, type Welcome } from './pairing-welcome.js'
 import { createRateLimiter } from './rate-limit.js'
 import type { Roster } from './roster.js'
-import { machinePeerId, meshIdFromAgentKey } from './roster-events.js'
-import { welcomeGenesis } from './roster-genesis.js'
+import { machinePeerId } from './roster-events.js'
 
 export interface Membership {
   roster: Roster
@@ -90,7 +79,6 @@ export interface InviterDeps {
   machineSeed: Uint8Array
   membership(): Membership | null
   addresses(): string[]
-  onJoined(event: { peerId: string; name: string; sas: string; role: InvitationRole }): void
   /** Where open and recently used invitations are kept across restarts; in memory only without one. */
   store?: InvitationStore
 }
@@ -186,7 +174,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
     const wait = limiter.attempt(peerId, now)
     if (wait > 0) throw new PairingRateLimitedError(wait)
     const message = decodePairingMessage(frame)
-    if (message.type !== 'join-request') throw new MeshError('PAIRING_FRAME_MALFORMED', 'malformed pairing frame: expected a join request')
+    if (message.type !== 'join-request') throw new PairingFrameMalformedError('expected a join request')
     const member = deps.membership()
     if (member === null) throw new PairingInvitationUnknownError()
     const entry = pending.get(message.inviteId)
@@ -196,7 +184,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
     if (machinePeerId(message.joiner.publicKey) !== peerId) {
       throw new PairingPeerMismatchError('the joiner\'s key is not the key of the connected peer')
     }
-    if (member.roster.wasRemoved(peerId)) throw new MeshError('PAIRING_PEER_REMOVED', 'this machine was removed from the mesh and cannot rejoin with the same key; run "instar init --force" on it')
+    if (member.roster.wasRemoved(peerId)) throw new PairingPeerRemovedError(peerId)
     if (member.roster.isMember(peerId)) throw new PairingAlreadyMemberError('this machine is already a member of the mesh')
     if (member.roster.isWitness(peerId)) throw new PairingAlreadyMemberError('this machine is already a witness of the mesh')
     const { invitation } = entry
@@ -214,7 +202,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       persist()
     } catch (err) {
       entry.used = false
-      throw new MeshError('PAIRING_STORE_FAILED', 'the invitation could not be marked as used on disk; try again', { cause: err })
+      throw new PairingStoreFailedError('the invitation could not be marked as used on disk; try again', { cause: err })
     }
     const subject = { publicKey: message.joiner.publicKey, name: message.joiner.name }
     let welcome: Welcome
@@ -237,7 +225,6 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       }
     }
     const box = sealTo(x25519PublicFromEd25519(message.joiner.publicKey), encodeWelcome(welcome), transcript)
-    deps.onJoined({ peerId, name: message.joiner.name, sas: invitation.sas, role: invitation.role })
     logger.info({ peerId, name: message.joiner.name, role: invitation.role }, `${invitation.role === 'witness' ? 'witness' : 'machine'} joined the mesh by invitation`)
     return encodePairingMessage({ type: 'join-accept', proof: acceptProof(invitation.secret, transcript), welcome: box })
   }
@@ -245,7 +232,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
   return {
     invite(ttlMs, role = 'member') {
       const member = deps.membership()
-      if (member === null) throw new MeshError('MESH_NOT_MEMBER', 'this machine is not in a mesh yet; found one with "instar init --agent NAME" or join one')
+      if (member === null) throw new MeshNotMemberError('this machine is not in a mesh yet; found one with "instar init --agent NAME" or join one')
       const now = clock.now()
       prune(now)
       const nonce = generateSeed()
@@ -263,7 +250,7 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         persist()
       } catch (err) {
         pending.delete(invitation.inviteId)
-        throw new MeshError('PAIRING_STORE_FAILED', 'the invitation could not be kept on disk, so it was not made', { cause: err })
+        throw new PairingStoreFailedError('the invitation could not be kept on disk, so it was not made', { cause: err })
       }
       return invitation
     },
@@ -290,10 +277,9 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
         // Our refusals carry their own code and sentence; anything else (a stream that died
         // mid-read) is logged with its code and answered generically.
         const ours = err instanceof MeshError
-        const code = ours ? err.code : 'PAIRING_FAILED'
-        logger.warn({ code, cause: ours ? undefined : (err as { code?: string }).code, peerId }, 'pairing refused')
-        const message = ours ? err.message : 'the pairing request could not be read'
-        reply = encodePairingMessage({ type: 'join-reject', code, message: message.slice(0, 500) })
+        const refusal = ours ? err : new PairingFailedError({ cause: err })
+        logger.warn({ code: refusal.code, cause: ours ? undefined : (err as { code?: string }).code, peerId }, 'pairing refused')
+        reply = encodePairingMessage({ type: 'join-reject', code: refusal.code, message: refusal.message.slice(0, 500) })
       }
       try {
         await frames.write(reply)
@@ -303,104 +289,4 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       }
     },
   }
-}
-
-export interface JoinDeps {
-  clock: Clock
-  libp2p: MeshLibp2p
-  machineSeed: Uint8Array
-  /** Lets the gater admit the outbound connection to the inviter while joining. */
-  setJoining(peerId: string | null): void
-}
-
-export interface JoinResult {
-  invitation: Invitation
-  welcome: Welcome
-  agentPublicKey: Uint8Array
-}
-
-/**
- * Joins the mesh an invitation names, as a member or (role "witness") as a witness; throws
- * PairingRoleMismatchError before dialling when the invitation is for the other kind, and the
- * inviter's refusal code when it refuses.
- */
-export async function joinMesh(
-  deps: JoinDeps,
-  token: string,
-  joiner: { name: string; addresses: string[] },
-  options: { timeoutMs?: number; signal?: AbortSignal; role?: InvitationRole } = {},
-): Promise<JoinResult> {
-  const role = options.role ?? 'member'
-  const invitation = readInvitation(token, deps.clock.now())
-  if (invitation.role !== role) throw new PairingRoleMismatchError(invitation.role)
-  const machine = keyPairFromSeed(deps.machineSeed)
-  if (invitation.inviterPeerId === machinePeerId(machine.publicKey)) {
-    throw new PairingAlreadyMemberError('this invitation was made by this very machine; run "instar mesh pair <invitation>" on the new machine')
-  }
-  const signal = deps.clock.timeoutSignal(options.timeoutMs ?? 15_000, options.signal === undefined ? {} : { signal: options.signal })
-  const nonce = generateSeed()
-  const transcript = pairingTranscript({
-    inviteId: invitation.inviteId,
-    meshId: invitation.meshId,
-    inviterPublicKey: invitation.inviterPublicKey,
-    joinerPublicKey: machine.publicKey,
-    nonce,
-  })
-  deps.setJoining(invitation.inviterPeerId)
-  let replyFrame: Uint8Array
-  try {
-    let stream: Stream
-    try {
-      const targets = invitation.addresses.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${invitation.inviterPeerId}`))
-      stream = await deps.libp2p.dialProtocol(targets, PAIRING_PROTOCOL, { signal })
-    } catch (err) {
-      throw new MeshError(
-        'PAIRING_INVITER_UNREACHABLE',
-        `the inviter at ${invitation.addresses.join(', ') || '(no addresses)'} did not accept a pairing connection: its node is not running or not reachable from here, or it holds no open invitation (they are single-use and expire)`,
-        { cause: err },
-      )
-    }
-    const frames = frameStream(stream, MAX_PAIRING_FRAME)
-    await frames.write(
-      encodePairingMessage({
-        type: 'join-request',
-        inviteId: invitation.inviteId,
-        joiner: { publicKey: machine.publicKey, name: joiner.name, addresses: joiner.addresses.slice(0, 16) },
-        nonce,
-        proof: joinProof(invitation.secret, transcript),
-      }),
-      { signal },
-    )
-    try {
-      replyFrame = await frames.read({ signal })
-    } catch (err) {
-      throw new MeshError('PAIRING_NO_ANSWER', 'the inviter closed the pairing stream without an answer', { cause: err })
-    }
-    await frames.close()
-  } finally {
-    deps.setJoining(null)
-  }
-  const reply = decodePairingMessage(replyFrame)
-  if (reply.type === 'join-reject') throw new MeshError(reply.code, `the inviter refused: ${reply.message}`)
-  if (reply.type !== 'join-accept') throw new MeshError('PAIRING_FRAME_MALFORMED', 'malformed pairing frame: expected an accept or a reject')
-  checkProof(acceptProof(invitation.secret, transcript), reply.proof, 'inviter')
-  let welcome: Welcome
-  try {
-    welcome = decodeWelcome(openSealed(machine.x25519SecretKey, reply.welcome, transcript), role)
-  } catch (err) {
-    if (err instanceof MeshError) throw err
-    throw new MeshError('PAIRING_WELCOME_INVALID', 'the inviter\'s welcome box could not be opened', { cause: err })
-  }
-  const agentPublicKey = welcome.role === 'witness' ? welcome.agent.publicKey : keyPairFromSeed(welcome.agent.seed).publicKey
-  if (welcome.meshId !== invitation.meshId || meshIdFromAgentKey(agentPublicKey) !== invitation.meshId) {
-    throw new MeshError('PAIRING_WELCOME_INVALID', 'the welcome names another mesh than the invitation')
-  }
-  // The genesis this machine will pin: the welcome's roster must hold exactly one.
-  try {
-    welcomeGenesis(welcome.roster, toHex(agentPublicKey), invitation.meshId)
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? 'ROSTER_EVENT_INVALID'
-    throw new MeshError('PAIRING_WELCOME_INVALID', `the welcome's roster cannot found this machine's roster [${code}]: ${(err as Error).message}`, { cause: err })
-  }
-  return { invitation, welcome, agentPublicKey }
 }
