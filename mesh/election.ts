@@ -99,6 +99,21 @@ export interface ElectionOptions {
   handbackAfterRounds?: number
 }
 
+/**
+ * Timing defaults, in the manner of etcd (100 ms heartbeat) but with the election timeout
+ * drawn from [500, 800) ms so a failover (timeout, pre-vote, vote, first acknowledged round)
+ * ends within a second. The lease is electionTimeoutMinMs - maxClockDriftMs = 400 ms, still
+ * shorter than any voter's stickiness (I2, I3), so a leader's lease has ended before any
+ * other node can be elected; it is renewed by every round a majority acknowledges, four
+ * rounds a lease, so a leader rides out about 300 ms without acknowledgements.
+ */
+export const ELECTION_DEFAULTS = {
+  heartbeatMs: 100,
+  electionTimeoutMinMs: 500,
+  electionTimeoutMaxMs: 800,
+  maxClockDriftMs: 100,
+} as const
+
 export interface LeaderInfo {
   leader: string | null
   term: number
@@ -162,10 +177,10 @@ interface PeerProgress {
 
 export function createElection(deps: ElectionDeps, options: ElectionOptions = {}): Election {
   const { clock, logger, self } = deps
-  const heartbeatMs = options.heartbeatMs ?? 200
-  const minMs = options.electionTimeoutMinMs ?? 1000
-  const maxMs = options.electionTimeoutMaxMs ?? 2000
-  const driftMs = options.maxClockDriftMs ?? 100
+  const heartbeatMs = options.heartbeatMs ?? ELECTION_DEFAULTS.heartbeatMs
+  const minMs = options.electionTimeoutMinMs ?? ELECTION_DEFAULTS.electionTimeoutMinMs
+  const maxMs = options.electionTimeoutMaxMs ?? ELECTION_DEFAULTS.electionTimeoutMaxMs
+  const driftMs = options.maxClockDriftMs ?? ELECTION_DEFAULTS.maxClockDriftMs
   const handbackAfterRounds = options.handbackAfterRounds ?? 5
   const leaseMs = minMs - driftMs
   if (!(driftMs >= 0 && leaseMs > heartbeatMs && heartbeatMs > 0 && maxMs > minMs)) {

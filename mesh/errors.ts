@@ -222,3 +222,14 @@ export class RosterSignerRemovedError extends MeshError {
     this.peerId = peerId
   }
 }
+
+/** A connected member gave no sign of life (ping, election message) for too long: its connection is closed and redialled. */
+export class MeshPeerUnresponsiveError extends MeshError {
+  readonly peerId: string
+  readonly silentMs: number
+  constructor(peerId: string, silentMs: number) {
+    super('MESH_PEER_UNRESPONSIVE', `${peerId} gave no sign of life for ${silentMs} ms; its connection is closed and it is dialled again`)
+    this.peerId = peerId
+    this.silentMs = silentMs
+  }
+}
