@@ -12,7 +12,7 @@
 export interface FailureDetectorOptions {
   /** How often the caller ticks (and probes peers); default 250 ms. */
   probeIntervalMs?: number
-  /** Silence after which a connected peer is dead; default 1500 ms. */
+  /** Silence after which a connected peer is dead; default 1250 ms. */
   deadAfterMs?: number
 }
 
@@ -31,7 +31,7 @@ export interface FailureDetector {
 
 export function resolveFailureDetectorOptions(options: FailureDetectorOptions = {}): Required<FailureDetectorOptions> {
   const probeIntervalMs = options.probeIntervalMs ?? 250
-  const deadAfterMs = options.deadAfterMs ?? 1500
+  const deadAfterMs = options.deadAfterMs ?? 1250
   if (!(Number.isFinite(probeIntervalMs) && probeIntervalMs > 0 && Number.isFinite(deadAfterMs) && deadAfterMs >= 2 * probeIntervalMs)) {
     throw new RangeError('failure detector options need 0 < probeIntervalMs and deadAfterMs >= 2 * probeIntervalMs')
   }

@@ -112,7 +112,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   )
   const sync = createRosterSync({ libp2p, roster: () => state?.roster ?? null, logger, clock })
   const health = createPeerHealth(
-    { clock, libp2p, logger, isMember: isParticipant },
+    // Every participant of the roster is watched, one the fault hook cut off too (a cut link is what it must notice).
+    { clock, libp2p, logger, isMember: policy.isMember },
     { intervalMs: options.pingIntervalMs ?? 5000, ...(options.failureDetector === undefined ? {} : { detector: options.failureDetector }) },
   )
   const reconnector = createReconnector(

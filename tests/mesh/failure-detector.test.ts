@@ -75,6 +75,6 @@ describe('failure detector', () => {
   it('refuses options that would declare a peer dead before it could be probed twice', () => {
     expect(() => resolveFailureDetectorOptions({ probeIntervalMs: 500, deadAfterMs: 600 })).toThrow(RangeError)
     expect(() => resolveFailureDetectorOptions({ probeIntervalMs: 0 })).toThrow(RangeError)
-    expect(resolveFailureDetectorOptions()).toEqual({ probeIntervalMs: 250, deadAfterMs: 1500 })
+    expect(resolveFailureDetectorOptions()).toEqual({ probeIntervalMs: 250, deadAfterMs: 1250 })
   })
 })
