@@ -9,7 +9,7 @@ import { createCluster, memoryTermStore, type Cluster, type SimMember } from '..
 const MAX_TIMEOUT = ELECTION_DEFAULTS.electionTimeoutMaxMs
 const HEARTBEAT = ELECTION_DEFAULTS.heartbeatMs
 /** The hand-fed node's timing, fixed so its rules are checked on round numbers whatever the defaults. */
-const LONE_TIMING = { heartbeatMs: 200, electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000 } as const
+const LONE_TIMING = { heartbeatMs: 200, electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000, electionTimeoutMarginMs: 0, maxClockDriftMs: 100 } as const
 
 function codeOf(fn: () => unknown): string {
   try {
