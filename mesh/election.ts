@@ -93,11 +93,36 @@ export interface ElectionOptions {
   heartbeatMs?: number
   electionTimeoutMinMs?: number
   electionTimeoutMaxMs?: number
+  /**
+   * The election timer is drawn from [electionTimeoutMinMs + this, electionTimeoutMaxMs), within
+   * I4's range: the margin covers the skew between two voters' receipt of one heartbeat, so
+   * a node's pre-vote does not reach a voter whose stickiness (electionTimeoutMinMs from its
+   * own receipt) has a few ms to run, which would cost a whole timeout more.
+   */
+  electionTimeoutMarginMs?: number
   /** The most two members' clocks may disagree in rate over one lease; the lease is shortened by it. */
   maxClockDriftMs?: number
   /** Consecutive acknowledged rounds before a leader hands back to a higher-priority voter. */
   handbackAfterRounds?: number
 }
+
+/**
+ * Timing defaults. Heartbeats every 50 ms and election timers drawn from [425, 700) ms, so a
+ * failover (timeout, pre-vote, vote, first acknowledged round) ends well within a second
+ * (etcd's 100 ms / 1 s and the Raft paper's 150-300 ms show the range). The lease is
+ * electionTimeoutMinMs - maxClockDriftMs = 350 ms, still ending before any voter's stickiness
+ * (I2, I3), so a leader has stepped down before anyone else can be elected; it is renewed by
+ * every round a majority acknowledges, seven rounds a lease, so a leader rides out about
+ * 300 ms without acknowledgements (an event-loop stall, a lost frame). The drift bound, 50 ms
+ * over a 350 ms lease, is a rate difference of 14 %, far above any real clock's.
+ */
+export const ELECTION_DEFAULTS = {
+  heartbeatMs: 50,
+  electionTimeoutMinMs: 400,
+  electionTimeoutMaxMs: 700,
+  electionTimeoutMarginMs: 25,
+  maxClockDriftMs: 50,
+} as const
 
 export interface LeaderInfo {
   leader: string | null
@@ -162,14 +187,15 @@ interface PeerProgress {
 
 export function createElection(deps: ElectionDeps, options: ElectionOptions = {}): Election {
   const { clock, logger, self } = deps
-  const heartbeatMs = options.heartbeatMs ?? 200
-  const minMs = options.electionTimeoutMinMs ?? 1000
-  const maxMs = options.electionTimeoutMaxMs ?? 2000
-  const driftMs = options.maxClockDriftMs ?? 100
+  const heartbeatMs = options.heartbeatMs ?? ELECTION_DEFAULTS.heartbeatMs
+  const minMs = options.electionTimeoutMinMs ?? ELECTION_DEFAULTS.electionTimeoutMinMs
+  const maxMs = options.electionTimeoutMaxMs ?? ELECTION_DEFAULTS.electionTimeoutMaxMs
+  const driftMs = options.maxClockDriftMs ?? ELECTION_DEFAULTS.maxClockDriftMs
+  const marginMs = options.electionTimeoutMarginMs ?? ELECTION_DEFAULTS.electionTimeoutMarginMs
   const handbackAfterRounds = options.handbackAfterRounds ?? 5
   const leaseMs = minMs - driftMs
-  if (!(driftMs >= 0 && leaseMs > heartbeatMs && heartbeatMs > 0 && maxMs > minMs)) {
-    throw new RangeError('election options need 0 < heartbeatMs < electionTimeoutMinMs - maxClockDriftMs and min < max')
+  if (!(driftMs >= 0 && leaseMs > heartbeatMs && heartbeatMs > 0 && marginMs >= 0 && maxMs > minMs + marginMs)) {
+    throw new RangeError('election options need 0 < heartbeatMs < electionTimeoutMinMs - maxClockDriftMs and min + margin < max')
   }
 
   const refusals = deps.refusals ?? createRefusalLog({ clock, logger })
@@ -260,8 +286,9 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     electionTimer?.cancel()
     electionTimer = null
     if (!running || role === 'leader') return
-    const delay = minMs + Math.floor(deps.random() * (maxMs - minMs))
-    electionTimer = clock.setTimeout(onElectionTimeout, Math.min(maxMs - 1, Math.max(minMs, delay)))
+    const floorMs = minMs + marginMs
+    const delay = floorMs + Math.floor(deps.random() * (maxMs - floorMs))
+    electionTimer = clock.setTimeout(onElectionTimeout, Math.min(maxMs - 1, Math.max(floorMs, delay)))
   }
 
   function onElectionTimeout(): void {

@@ -19,6 +19,7 @@ void electionCodesListed
 export const MESH_ERROR_CODES = [
   'MESH_LISTEN_FAILED',
   'MESH_ADDRESS_INVALID',
+  'MESH_PEER_UNRESPONSIVE',
   'MESH_NOT_MEMBER',
   'MESH_PEER_NOT_CONNECTED',
   'MESH_ROLE_MISMATCH',
@@ -350,5 +351,16 @@ export class RosterSignerRemovedError extends MeshError {
   constructor(peerId: string, what: string) {
     super('ROSTER_SIGNER_REMOVED', `${peerId} was removed from this mesh; ${what}`)
     this.peerId = peerId
+  }
+}
+
+/** A connected member gave no sign of life (ping, election message) for too long: its connection is closed and redialled. */
+export class MeshPeerUnresponsiveError extends MeshError {
+  readonly peerId: string
+  readonly silentMs: number
+  constructor(peerId: string, silentMs: number) {
+    super('MESH_PEER_UNRESPONSIVE', `${peerId} gave no sign of life for ${silentMs} ms; its connection is closed and it is dialled again`)
+    this.peerId = peerId
+    this.silentMs = silentMs
   }
 }

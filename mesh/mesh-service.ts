@@ -18,6 +18,7 @@ import { createMeshHost } from './host.js'
 import { joinSummary, membershipFromWelcome, openMeshState, type MeshState } from './mesh-membership.js'
 import { leaveMesh, removeMember } from './mesh-removal.js'
 import type { Mesh, MeshDeps, MeshMembership, MeshOptions } from './mesh-types.js'
+import { silenceConnection } from './link-fault.js'
 import { createInviter, type Membership } from './pairing-inviter.js'
 import { joinMesh } from './pairing-joiner.js'
 import { PAIRING_PROTOCOL } from './pairing-protocol.js'
@@ -44,6 +45,10 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   let unsubscribe: (() => void) | null = null
   let leaving = false
   let blocked = new Set<string>()
+  /** Connections the fault hook silenced, with what ends their silence. */
+  const silenced = new Map<Connection, () => void>()
+  /** The cut is silent: the reconnector keeps dialling the cut-off peers (and fails, as across a dead link). */
+  let silentCut = false
   const listeners = {
     'member:connect': new Set<(e: { peerId: string }) => void>(),
     'member:disconnect': new Set<(e: { peerId: string }) => void>(),
@@ -107,18 +112,23 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     options.pairing,
   )
   const sync = createRosterSync({ libp2p, roster: () => state?.roster ?? null, logger, clock })
-  const health = createPeerHealth({ clock, libp2p, logger, isMember: isParticipant }, { intervalMs: options.pingIntervalMs ?? 5000 })
+  const health = createPeerHealth(
+    // Every participant of the roster is watched, one the fault hook cut off too (a cut link is what it must notice).
+    { clock, libp2p, logger, isMember: policy.isMember },
+    { intervalMs: options.pingIntervalMs ?? 5000, ...(options.failureDetector === undefined ? {} : { detector: options.failureDetector }) },
+  )
   const reconnector = createReconnector(
     {
       clock,
       libp2p,
       logger,
+      ...(deps.random === undefined ? {} : { random: deps.random }),
       targets: () =>
         state === null || state.roster.wasRemoved(selfPeerId)
           ? []
           : state.roster
               .participants()
-              .filter((m) => m.peerId !== selfPeerId && !blocked.has(m.peerId))
+              .filter((m) => m.peerId !== selfPeerId && (silentCut || !blocked.has(m.peerId)))
               .map((m) => ({ peerId: m.peerId, addresses: state?.roster.addressesOf(m.peerId) ?? [] })),
     },
     options.reconnect,
@@ -153,6 +163,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     openStream: (peerId, protocol, streamOptions) => openParticipantStream(peerId, protocol, streamOptions),
     deliver: (from, message) => {
       if (message.type === 'request-vote' || message.type === 'pre-vote' || message.type === 'heartbeat-reply') priorities.set(from, message.priority)
+      // Heartbeats and their replies are the failure detector's sign of life between leader and followers.
+      health.seen(from)
       election.receive(from, message)
     },
   })
@@ -198,14 +210,17 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
   const onConnectionOpen = (event: CustomEvent<Connection>): void => {
     const peerId = event.detail.remotePeer.toString()
     health.seen(peerId)
+    reconnector.seen(peerId)
     if (isParticipant(peerId)) void sync.push(peerId)
     if (isMember(peerId)) emit('member:connect', { peerId })
   }
   const onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
     const peerId = event.detail.toString()
     transport.drop(peerId)
-    health.seen(peerId)
+    health.gone(peerId)
     emit('member:disconnect', { peerId })
+    // A member is dialled again at once, then on the reconnector's short schedule.
+    if (isParticipant(peerId)) reconnector.lost(peerId)
   }
 
   /** A throw in an EventTarget listener would be an uncaught exception: log it with its code instead. */
@@ -223,6 +238,7 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     const peerId = event.detail.id.toString()
     if (!isParticipant(peerId) || event.detail.multiaddrs.length === 0) return
     if (libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId)) return
+    // Dialled now at the addresses it announces, whatever backoff the reconnector keeps for it.
     libp2p.dial(event.detail.multiaddrs, { signal: clock.timeoutSignal(5000) }).catch((err: Error) => {
       logger.debug({ code: 'MESH_DIAL_FAILED', peerId, err: err.message }, 'dial to a discovered member failed')
     })
@@ -292,6 +308,8 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       libp2p.removeEventListener('peer:discovery', listening.discovery)
       libp2p.removeEventListener('peer:disconnect', listening.disconnect)
       unsubscribe?.()
+      for (const release of silenced.values()) release()
+      silenced.clear()
       await host.stop()
       state?.roster.destroy()
     },
@@ -386,14 +404,24 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
     },
     handOff: () => election.handOff(),
     electionTraffic: () => ({ ...transport.sent(), refused: electionRefusals.counts() }),
-    async partition(peers) {
+    async partition(peers, partitionOptions) {
       blocked = new Set(peers)
-      for (const connection of libp2p.getConnections()) {
-        // A close that fails is ended by the abort; the close's error says nothing more.
-        if (blocked.has(connection.remotePeer.toString())) await connection.close().catch(() => connection.abort(new Error('partitioned')))
+      for (const [connection, release] of [...silenced]) {
+        if (blocked.has(connection.remotePeer.toString())) continue
+        silenced.delete(connection)
+        release()
       }
-      for (const peerId of peers) transport.drop(peerId)
-      if (peers.length === 0) reconnector.kick()
+      for (const connection of libp2p.getConnections()) {
+        if (!blocked.has(connection.remotePeer.toString()) || silenced.has(connection)) continue
+        const release = partitionOptions?.silent === true ? silenceConnection(connection) : null
+        if (release !== null) silenced.set(connection, release)
+        // A close that fails is ended by the abort; the close's error says nothing more.
+        else await connection.close().catch(() => connection.abort(new Error('partitioned')))
+      }
+      if (partitionOptions?.silent !== true) for (const peerId of peers) transport.drop(peerId)
+      // After a silent cut nothing tells a node the link is back: its reconnector finds out.
+      if (peers.length === 0 && !silentCut) reconnector.kick()
+      silentCut = peers.length > 0 && partitionOptions?.silent === true
     },
   }
 }

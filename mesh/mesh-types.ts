@@ -7,6 +7,7 @@ import type { MeshKey } from '../identity/index.js'
 import type { AdmissionOptions } from './admission.js'
 import type { Clock } from '../runtime/index.js'
 import type { ElectionOptions, LeaderInfo, TermStore } from './election.js'
+import type { FailureDetectorOptions } from './failure-detector.js'
 import type { MeshHost } from './host.js'
 import type { Invitation } from './invitation.js'
 import type { Logger } from '../runtime/index.js'
@@ -57,7 +58,10 @@ export interface MeshOptions {
   agentVersion?: string
   /** LAN discovery: members found by mDNS are dialled at the addresses they announce. */
   mdns?: boolean
+  /** How often round-trip times to connected peers are measured; default 5 s. */
   pingIntervalMs?: number
+  /** How soon a silent member connection is declared dead and closed (failure-detector.ts). */
+  failureDetector?: FailureDetectorOptions
   rosterPushDelayMs?: number
   reconnect?: ReconnectOptions
   pairing?: InviterOptions
@@ -127,9 +131,10 @@ export interface Mesh {
   /** Election frames and bytes this node has sent, and the election input it refused, by code. */
   electionTraffic(): { messages: number; bytes: number; refused: Record<string, number> }
   /**
-   * Fault hook for the fault suite: drop all traffic with these peers (connections refused and
-   * closed, streams reset) until called again with another list; [] heals. Never used in
-   * normal operation.
+   * Fault hook for the fault suite: drop all traffic with these peers until called again with
+   * another list; [] heals. New connections are refused; open ones are closed, or with
+   * `silent` kept open and silenced both ways as a cut link leaves them (link-fault.ts), so
+   * the failure detector must notice. Never used in normal operation.
    */
-  partition(peers: string[]): Promise<void>
+  partition(peers: string[], options?: { silent?: boolean }): Promise<void>
 }

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { ELECTION_DEFAULTS } from '../../mesh/index.js'
 import { cleanupNodeOnFinish, runInstar } from '../support/cli.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
@@ -24,7 +25,8 @@ const SHAPES = (process.env.FAULTS_NODES ?? '3,2+w').split(',').map((shape) => {
   return { machines: Number(match[1]), witness: match[2] !== undefined, label: shape.trim() }
 })
 const FAILOVER_BOUND_MS = 15_000
-const DRIFT_MS = 100
+/** The election's bound on clock drift: lease intervals may overlap by no more. */
+const DRIFT_MS = ELECTION_DEFAULTS.maxClockDriftMs
 
 interface Proc {
   home: string

@@ -16,6 +16,9 @@ import { createCluster, memoryTermStore } from '../support/sim-network.js'
 
 const ATTACK_TERM = 2 ** 53 - 1
 
+/** The hand-fed node's timing, fixed so its rules are checked on round numbers whatever the defaults. */
+const HAND_FED_TIMING = { heartbeatMs: 200, electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000, electionTimeoutMarginMs: 0, maxClockDriftMs: 100 } as const
+
 /** Node 'a' among members a and b and the witness w. Time starts at 0; random 0.5 puts its timeout at 1500. */
 function node(options: { store?: TermStore; voters?: Voter[] } = {}) {
   const clock = createManualClock(0)
@@ -39,7 +42,7 @@ function node(options: { store?: TermStore; voters?: Voter[] } = {}) {
       sent.push({ to, message })
     },
     store,
-  })
+  }, HAND_FED_TIMING)
   const take = (type?: ElectionMessage['type']): Array<{ to: string; message: ElectionMessage }> => {
     const found = sent.filter((s) => type === undefined || s.message.type === type)
     sent.length = 0

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../runtime/index.js'
-import { createElection, electionMode, type ElectionOptions, type Voter } from '../../mesh/election.js'
+import { ELECTION_DEFAULTS, createElection, electionMode, type ElectionOptions, type Voter } from '../../mesh/election.js'
 import type { ElectionMessage } from '../../mesh/election-protocol.js'
 import { findLeaseViolations } from '../../mesh/lease-log.js'
 import { silentLogger } from '../../runtime/index.js'
 import { createCluster, memoryTermStore, type Cluster, type SimMember } from '../support/sim-network.js'
 
-const MAX_TIMEOUT = 2000
-const HEARTBEAT = 200
+const MAX_TIMEOUT = ELECTION_DEFAULTS.electionTimeoutMaxMs
+const HEARTBEAT = ELECTION_DEFAULTS.heartbeatMs
+/** The hand-fed node's timing, fixed so its rules are checked on round numbers whatever the defaults. */
+const LONE_TIMING = { heartbeatMs: 200, electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000, electionTimeoutMarginMs: 0, maxClockDriftMs: 100 } as const
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -65,7 +67,7 @@ function lone(self: string, ids: string[], options: ElectionOptions = {}, store 
       },
       store: logged,
     },
-    options,
+    { ...LONE_TIMING, ...options },
   )
   const take = (type: ElectionMessage['type']): Array<{ to: string; message: ElectionMessage }> => {
     const found = sent.filter((s) => s.message.type === type)
@@ -413,12 +415,12 @@ describe('election rules on one node', () => {
     node.take('heartbeat')
     void node.election.handOff()
     expect(node.take('timeout-now').map((s) => s.to)).toEqual(['b'])
-    node.clock.advance(HEARTBEAT / 4)
+    node.clock.advance(LONE_TIMING.heartbeatMs / 4)
     expect(node.take('timeout-now')).toEqual([{ to: 'b', message: { type: 'timeout-now', term: 1 } }])
     // The target stood: its vote request carries the next term, and the resending stops.
     node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: true })
     node.take('vote')
-    node.clock.advance(HEARTBEAT * 2)
+    node.clock.advance(LONE_TIMING.heartbeatMs * 2)
     expect(node.take('timeout-now')).toEqual([])
   })
 
