@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import * as Y from 'yjs'
+import { createSqliteDocumentStorage } from '../../crdt/sqlite-document-storage.js'
 import { createDocumentStore, type DocumentStore, type DocumentStoreOptions } from '../../crdt/document-store.js'
 import { SyncUpdateRejectedError } from '../../crdt/errors.js'
 import { openUpdate, type DocName } from '../../crdt/sealed-update.js'
@@ -22,7 +23,7 @@ function openStore(path: string, ring: Keyring, options?: DocumentStoreOptions):
   onTestFinished(() => state.close())
   const store = createDocumentStore(
     {
-      db: state.db,
+      storage: createSqliteDocumentStorage(state),
       meshId: MESH,
       currentKey: () => ring.current,
       keyFor: (epoch) => ring.held.find((k) => k.epoch === epoch),

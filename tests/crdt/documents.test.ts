@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import * as Y from 'yjs'
+import { createSqliteDocumentStorage } from '../../crdt/sqlite-document-storage.js'
 import { createDocumentStore, type DocumentStore } from '../../crdt/document-store.js'
 import { createDocuments, type DocumentUpdate, type Documents, type DocumentsDeps, type DocumentsOptions } from '../../crdt/documents.js'
 import { StateCommitFailedError } from '../../crdt/errors.js'
@@ -32,7 +33,7 @@ interface Node {
 
 function open(path: string, extra: Partial<DocumentsDeps> = {}, options: DocumentsOptions = {}): Node {
   const state = openStateDb(path, 1_000)
-  const store = createDocumentStore({ db: state.db, meshId: 'mesh-test', currentKey: () => KEY, keyFor: (e) => (e === 1 ? KEY : undefined) })
+  const store = createDocumentStore({ storage: createSqliteDocumentStorage(state), meshId: 'mesh-test', currentKey: () => KEY, keyFor: (e) => (e === 1 ? KEY : undefined) })
   const logger = recordingLogger()
   const documents = createDocuments({ store, logger, clock: createSystemClock(), ...extra }, options)
   onTestFinished(() => {

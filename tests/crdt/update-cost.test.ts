@@ -7,6 +7,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import * as Y from 'yjs'
 import { concurrentInserts, itemOf, keyFlood } from '../../bench/hostile-updates.js'
+import { createSqliteDocumentStorage } from '../../crdt/sqlite-document-storage.js'
 import { createDocumentStore, type DocumentStore } from '../../crdt/document-store.js'
 import { createDocuments, type DocumentUpdate, type Documents } from '../../crdt/documents.js'
 import { DocumentsClosedError, SyncUpdateRejectedError } from '../../crdt/errors.js'
@@ -152,7 +153,7 @@ interface Node {
 function openDocuments(path: string, pause?: () => Promise<void>, options: Partial<RemoteApplyOptions> = {}): Node {
   const state = openStateDb(path, 1_000)
   const key = MESH_KEY
-  const store = createDocumentStore({ db: state.db, meshId: 'mesh-test', currentKey: () => key, keyFor: (e) => (e === 1 ? key : undefined) })
+  const store = createDocumentStore({ storage: createSqliteDocumentStorage(state), meshId: 'mesh-test', currentKey: () => key, keyFor: (e) => (e === 1 ? key : undefined) })
   const documents = createDocuments({ store, logger: silentLogger, clock: createSystemClock(), ...(pause === undefined ? {} : { pause }) }, { remote: options })
   onTestFinished(() => {
     documents.close()
