@@ -19,12 +19,16 @@ export function createMemoryDocumentStorage(): DocumentStorage {
     return s === undefined ? undefined : { ...s, sealed: s.sealed.slice() }
   }
   const rowsOf = (doc: string, afterSeq: number, limit: number): StoredRow[] => {
-    const out: StoredRow[] = []
-    for (const row of rowsByDoc.get(doc) ?? []) {
-      if (out.length >= limit) break
-      if (row.seq > afterSeq) out.push(copyRow(row))
+    const list = rowsByDoc.get(doc) ?? []
+    // The first row above afterSeq, by bisection: a load reads a long log a page at a time.
+    let lo = 0
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((list[mid] as StoredRow).seq > afterSeq) hi = mid
+      else lo = mid + 1
     }
-    return out
+    return list.slice(lo, lo + Math.max(0, limit)).map(copyRow)
   }
   const lastSeqOf = (doc: string): number => Math.max(rowsByDoc.get(doc)?.at(-1)?.seq ?? 0, snapshots.get(doc)?.uptoSeq ?? 0)
 

@@ -1,6 +1,6 @@
 /** The DocumentStorage contract, run against state.db on real disk in a temp dir and in memory. */
 import { join } from 'node:path'
-import { onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { createMemoryDocumentStorage, createSqliteDocumentStorage, openStateDb, type DocumentStorage, type StateDb } from '../../crdt/index.js'
 import { tempDir } from '../support/temp-dir.js'
 import { runDocumentStorageContract } from './document-storage.contract.js'
@@ -27,3 +27,18 @@ runDocumentStorageContract('SQLite state.db on disk', {
 })
 
 runDocumentStorageContract('in memory', { open: () => createMemoryDocumentStorage() })
+
+describe('the SQLite document storage', () => {
+  it('reports the durability its state.db was opened with', () => {
+    const dir = tempDir()
+    const strict = openStateDb(join(dir, 'a.db'), 0)
+    const relaxed = openStateDb(join(dir, 'b.db'), 0, { durability: 'process-crash' })
+    onTestFinished(() => {
+      strict.close()
+      relaxed.close()
+    })
+    expect(createSqliteDocumentStorage(strict).durability).toBe('power-loss')
+    expect(createSqliteDocumentStorage(relaxed).durability).toBe('process-crash')
+    expect(createMemoryDocumentStorage().durability).toBe('none')
+  })
+})
