@@ -18,7 +18,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAgentState, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
+import { createAgentState, createSqliteDocumentStorage, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
 import { silentLogger } from '../runtime/index.js'
 import { benchNode, clock, startBenchMesh, until, type BenchNode } from './bench-node.js'
 import { percentile, report } from './report.js'
@@ -47,7 +47,7 @@ try {
     await startBenchMesh(node)
     if (i > 0) await node.mesh.join((members[0] as Member).node.mesh.invite(900_000).token)
     const db = openStateDb(join(dir, `n${i}.db`), clock.now())
-    const state = createAgentState({ mesh: node.mesh, state: db, clock, logger: silentLogger })
+    const state = createAgentState({ mesh: node.mesh, storage: createSqliteDocumentStorage(db), clock, logger: silentLogger })
     await state.start()
     members.push({ node, db, state })
   }

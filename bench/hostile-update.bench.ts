@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
-import { SYNC_PROTOCOL, createAgentState, encodeSyncMessage, openStateDb, sealUpdate } from '../crdt/index.js'
+import { SYNC_PROTOCOL, createAgentState, createSqliteDocumentStorage, encodeSyncMessage, openStateDb, sealUpdate } from '../crdt/index.js'
 import { MAX_SYNC_FRAME } from '../crdt/sync-protocol.js'
 import { frameStream } from '../mesh/index.js'
 import { silentLogger } from '../runtime/index.js'
@@ -112,7 +112,7 @@ try {
   await startBenchMesh(hostile)
   await hostile.mesh.join((await call<{ invitation: string }>('POST', '/mesh/invitations', {})).invitation)
   const db = openStateDb(join(dir, 'mallory.db'), 0)
-  const state = createAgentState({ mesh: hostile.mesh, state: db, clock, logger: silentLogger })
+  const state = createAgentState({ mesh: hostile.mesh, storage: createSqliteDocumentStorage(db), clock, logger: silentLogger })
   await state.start()
   await until(() => state.memory.size() >= ENTRIES)
   const victim = await until(() => hostile.mesh.peers().find((p) => !p.self && p.name === 'victim'))

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
-import { MAX_SYNC_FRAME, SYNC_PROTOCOL, createAgentState, openStateDb } from '../crdt/index.js'
+import { MAX_SYNC_FRAME, SYNC_PROTOCOL, createAgentState, createSqliteDocumentStorage, openStateDb } from '../crdt/index.js'
 import { createReassembler, type Reassembler } from '../crdt/sync-reassembly.js'
 import { createSyncReceiver } from '../crdt/sync-stream.js'
 import { keyPairFromSeed, type MeshKey } from '../identity/index.js'
@@ -162,7 +162,7 @@ try {
   {
     const m = await joined('mallory')
     const db = openStateDb(join(dir, 'mallory.db'), 0)
-    const state = createAgentState({ mesh: m.mesh, state: db, clock, logger: silentLogger })
+    const state = createAgentState({ mesh: m.mesh, storage: createSqliteDocumentStorage(db), clock, logger: silentLogger })
     await state.start()
     await until(() => state.memory.size() >= ENTRIES)
     const memory = new Y.Doc()

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { createAgentState, openStateDb, type AgentState, type Durability, type StateDb } from '../crdt/index.js'
+import { createAgentState, createSqliteDocumentStorage, openStateDb, type AgentState, type Durability, type StateDb } from '../crdt/index.js'
 import { type Mesh } from '../mesh/index.js'
 import { silentLogger } from '../runtime/index.js'
 import { benchNode, clock, startBenchMesh as startMesh, until, type BenchNode } from './bench-node.js'
@@ -28,7 +28,7 @@ type Node = BenchNode & { db: StateDb | null; state: AgentState | null; dbPath: 
 
 async function startState(n: Node, durability: Durability = 'power-loss'): Promise<void> {
   n.db = openStateDb(n.dbPath, 0, { durability })
-  n.state = createAgentState({ mesh: n.mesh, state: n.db, clock, logger: silentLogger })
+  n.state = createAgentState({ mesh: n.mesh, storage: createSqliteDocumentStorage(n.db), clock, logger: silentLogger })
   await n.state.start()
 }
 

@@ -1,5 +1,5 @@
 /**
- * The agent's state on one machine, put together: the sealed document store in state.db,
+ * The agent's state on one machine, put together: the sealed document store on its storage,
  * the Yjs documents, the typed models on top, the derived memory search index, and the sync
  * engine that keeps it all in step with the other members.
  *
@@ -10,6 +10,7 @@
 import type { MeshKey } from '../identity/index.js'
 import { MeshNotMemberError, type Mesh } from '../mesh/index.js'
 import type { Clock, Logger } from '../runtime/index.js'
+import type { DocumentStorage } from './document-storage.js'
 import { createDocumentStore } from './document-store.js'
 import { createDocuments, type Documents } from './documents.js'
 import { createJobsModel, type JobsModel } from './jobs-model.js'
@@ -17,12 +18,12 @@ import { createMemoryIndex, type MemoryIndex } from './memory-index.js'
 import { createMemoryModel, type MemoryModel } from './memory-model.js'
 import { createRelationshipsModel, type RelationshipsModel } from './relationships-model.js'
 import { createSecretsModel, type SecretsModel } from './secrets-model.js'
-import type { StateDb } from './state-db.js'
 import { createSyncEngine, type SyncEngine } from './sync-engine.js'
 
 export interface AgentStateDeps {
   mesh: Mesh
-  state: StateDb
+  /** Where the sealed documents are kept: createSqliteDocumentStorage(state) in the node. */
+  storage: DocumentStorage
   clock: Clock
   logger: Logger
 }
@@ -50,7 +51,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
   const keyFor = (epoch: number): MeshKey | undefined => mesh.meshKeys().find((k) => k.epoch === epoch)
   const store = createDocumentStore(
     {
-      db: deps.state.db,
+      storage: deps.storage,
       meshId,
       currentKey: () => {
         const key = mesh.meshKeys().at(-1)

@@ -1,29 +1,31 @@
 /**
- * The update log of the agent's documents in state.db: sealed rows of Yjs updates in
- * `doc_updates`, and at most one sealed snapshot per document in `doc_snapshots` that stands
- * for every row of that document up to `upto_seq`. Only sealed bytes ever reach the tables.
+ * The update log of the agent's documents: sealed rows of Yjs updates, and at most one sealed
+ * snapshot per document that stands for every row of that document up to its mark, kept by a
+ * DocumentStorage port (document-storage.ts; state.db's `doc_updates` and `doc_snapshots` in
+ * the node). This file seals and opens; only sealed bytes ever reach the storage.
  *
  * A row holds `updates` updates: one is the Yjs update itself (every row before migration 4);
  * several, as a group commit writes them, are packed as frames (u32 big-endian length, then
- * the bytes), sealed once with the count bound into the seal (so the column cannot be altered
+ * the bytes), sealed once with the count bound into the seal (so the count cannot be altered
  * on disk without the row failing to open): sealing costs about the same for 100 bytes as for 100 KB, so one
  * seal per group rather than per update is most of what a group commit saves. A snapshot
  * holds `pieces` updates the same way: the document's state cut into pieces that apply one
  * after the other (snapshot-pieces.ts), so that a load can give up the turn between them.
  *
- * A write is acknowledged when its transaction commits, so after a crash everything that was
- * acknowledged is there. Compaction writes the snapshot and deletes the rows it covers in one
- * transaction, so a crash leaves either the old snapshot and its rows or the new snapshot.
- * `seq` is one AUTOINCREMENT sequence shared by all documents: never reused, always rising.
+ * A write is acknowledged when the storage has committed it, so after a crash everything that
+ * was acknowledged is there. Compaction writes the snapshot and deletes the rows it covers in
+ * one step of the storage, so a crash leaves either the old snapshot and its rows or the new
+ * snapshot. `seq` is one sequence shared by all documents: never reused, always rising.
  */
-import type Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import { SealMalformedError, readSealedEpoch, type MeshKey } from '../identity/index.js'
+import type { DocumentStorage, NewRow, StoredRow, StoredSnapshot } from './document-storage.js'
 import { ModelInputInvalidError, SyncUpdateRejectedError } from './errors.js'
 import { isDocName, openUpdate, resealUpdate, sealUpdate, type DocName } from './sealed-update.js'
 
 export interface DocumentStoreDeps {
-  db: Database.Database
+  /** Where the sealed rows and snapshots are kept (createSqliteDocumentStorage on state.db). */
+  storage: DocumentStorage
   meshId: string
   /** The key new rows and snapshots are sealed with. */
   currentKey(): MeshKey
@@ -93,44 +95,18 @@ export interface DocumentStore {
 const RESEAL_PAGE = 256
 
 export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentStoreOptions = {}): DocumentStore {
-  const { db, meshId } = deps
+  const { storage, meshId } = deps
   const compactAfter = options.compactAfter ?? 500
   if (!Number.isInteger(compactAfter) || compactAfter < 1) {
     throw new ModelInputInvalidError('compactAfter', 'must be a positive integer')
   }
 
-  const insertRow = db.prepare('INSERT INTO doc_updates (doc, sealed, updates) VALUES (?, ?, ?)')
-  const selectSnapshot = db.prepare('SELECT sealed, upto_seq, pieces FROM doc_snapshots WHERE doc = ?')
-  const selectUptoSeq = db.prepare('SELECT upto_seq FROM doc_snapshots WHERE doc = ?')
-  const selectRowsAfter = db.prepare('SELECT seq, sealed, updates FROM doc_updates WHERE doc = ? AND seq > ? ORDER BY seq LIMIT ?')
-  const countPending = db.prepare(
-    'SELECT COALESCE(SUM(updates), 0) AS n FROM doc_updates WHERE doc = @doc AND seq > COALESCE((SELECT upto_seq FROM doc_snapshots WHERE doc = @doc), 0)',
-  )
-  const selectLastSeq = db.prepare(
-    'SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM doc_updates WHERE doc = @doc UNION ALL SELECT upto_seq FROM doc_snapshots WHERE doc = @doc)',
-  )
-  const upsertSnapshot = db.prepare(
-    'INSERT INTO doc_snapshots (doc, sealed, upto_seq, pieces) VALUES (?, ?, ?, ?) ON CONFLICT(doc) DO UPDATE SET sealed = excluded.sealed, upto_seq = excluded.upto_seq, pieces = excluded.pieces',
-  )
-  const deleteRowsUpTo = db.prepare('DELETE FROM doc_updates WHERE doc = ? AND seq <= ?')
-  const selectPage = db.prepare('SELECT seq, doc, sealed, updates FROM doc_updates WHERE seq > ? ORDER BY seq LIMIT ?')
-  const updateRow = db.prepare('UPDATE doc_updates SET sealed = ? WHERE seq = ?')
-  const selectSnapshots = db.prepare('SELECT doc, sealed, pieces FROM doc_snapshots ORDER BY doc')
-  const updateSnapshot = db.prepare('UPDATE doc_snapshots SET sealed = ? WHERE doc = ?')
-
   const keys = (epoch: number): MeshKey | undefined => deps.keyFor(epoch)
-  const lastSeqOf = (doc: DocName): number => (selectLastSeq.get({ doc }) as { s: number | null }).s ?? 0
 
-  const insert = (doc: DocName, updates: readonly Uint8Array[]): number => {
-    const sealed = updates.length === 1 ? sealUpdate(deps.currentKey(), meshId, doc, updates[0] as Uint8Array) : sealUpdate(deps.currentKey(), meshId, doc, packUpdates(updates), { packed: updates.length })
-    return Number(insertRow.run(doc, asBuffer(sealed), updates.length).lastInsertRowid)
-  }
-
-  const appendTx = db.transaction((doc: DocName, update: Uint8Array) => insert(doc, [update]))
-  const appendManyTx = db.transaction((byDoc: Map<DocName, Uint8Array[]>) => {
-    const seqs = new Map<DocName, number>()
-    for (const [doc, updates] of byDoc) seqs.set(doc, insert(doc, updates))
-    return seqs
+  const sealRow = (doc: DocName, updates: readonly Uint8Array[]): NewRow => ({
+    doc,
+    sealed: updates.length === 1 ? sealUpdate(deps.currentKey(), meshId, doc, updates[0] as Uint8Array) : sealUpdate(deps.currentKey(), meshId, doc, packUpdates(updates), { packed: updates.length }),
+    updates: updates.length,
   })
 
   /** The updates a sealed row or snapshot of `count` updates holds; throws SyncUpdateRejectedError. */
@@ -139,17 +115,15 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     if (count === 1) return [openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY }).update]
     return unpackUpdates(openUpdate(keys, meshId, doc, sealed, { maxBytes: Number.POSITIVE_INFINITY, packed: count }).update, count)
   }
-  const openSnapshot = (doc: DocName): { uptoSeq: number; pieces: Uint8Array[]; refused: RefusedRow[] } => {
-    const snapshot = selectSnapshot.get(doc) as { sealed: Buffer; upto_seq: number; pieces: number } | undefined
+  const openStored = (doc: DocName, snapshot: StoredSnapshot | undefined): { uptoSeq: number; pieces: Uint8Array[]; refused: RefusedRow[] } => {
     if (snapshot === undefined) return { uptoSeq: 0, pieces: [], refused: [] }
     try {
-      return { uptoSeq: snapshot.upto_seq, pieces: open(doc, snapshot.sealed, snapshot.pieces), refused: [] }
+      return { uptoSeq: snapshot.uptoSeq, pieces: open(doc, snapshot.sealed, snapshot.pieces), refused: [] }
     } catch (err) {
-      return { uptoSeq: snapshot.upto_seq, pieces: [], refused: [describeRefusal(snapshot.upto_seq, err)] }
+      return { uptoSeq: snapshot.uptoSeq, pieces: [], refused: [describeRefusal(snapshot.uptoSeq, err)] }
     }
   }
-  const openRows = (doc: DocName, afterSeq: number, limit: number): { rows: Array<{ seq: number; updates: Uint8Array[] }>; refused: RefusedRow[]; lastSeq: number } => {
-    const raw = selectRowsAfter.all(doc, afterSeq, limit) as Array<{ seq: number; sealed: Buffer; updates: number }>
+  const openStoredRows = (doc: DocName, raw: readonly StoredRow[], afterSeq: number): { rows: Array<{ seq: number; updates: Uint8Array[] }>; refused: RefusedRow[]; lastSeq: number } => {
     const rows: Array<{ seq: number; updates: Uint8Array[] }> = []
     const refused: RefusedRow[] = []
     for (const row of raw) {
@@ -161,12 +135,6 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     }
     return { rows, refused, lastSeq: raw.at(-1)?.seq ?? afterSeq }
   }
-
-  const readTx = db.transaction((doc: DocName) => {
-    const snapshot = openSnapshot(doc)
-    const log = openRows(doc, snapshot.uptoSeq, Number.MAX_SAFE_INTEGER)
-    return { snapshot, log }
-  })
 
   // The rows are deleted once the snapshot is written, so first prove it opens: a state that
   // is not a Yjs update, or a keyFor that lacks the current key, must not cost the document.
@@ -196,18 +164,9 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
     return sealed
   }
 
-  const compactTx = db.transaction((doc: DocName, sealed: Uint8Array, pieces: number, uptoSeq: number) => {
-    const last = lastSeqOf(doc)
-    if (uptoSeq > last) throw new ModelInputInvalidError('uptoSeq', `${uptoSeq} is past the last seq ${last} of ${doc}`)
-    const previous = selectUptoSeq.get(doc) as { upto_seq: number } | undefined
-    // Rows below an earlier snapshot's mark are already gone; never move the mark back.
-    upsertSnapshot.run(doc, asBuffer(sealed), Math.max(uptoSeq, previous?.upto_seq ?? 0), pieces)
-    deleteRowsUpTo.run(doc, uptoSeq)
-  })
-
-  const resealTx = db.transaction((): number => {
+  const reseal = (): number => {
     const current = deps.currentKey()
-    const reseal = (doc: string, sealed: Uint8Array, count: number): Uint8Array | undefined => {
+    return storage.rewrite(({ doc, sealed, count }) => {
       if (!isDocName(doc) || epochOf(sealed) === current.epoch) return undefined
       try {
         return resealUpdate(keys, current, meshId, doc, sealed, count === 1 ? {} : { packed: count })
@@ -215,33 +174,13 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
         if (err instanceof SyncUpdateRejectedError) return undefined
         throw err
       }
-    }
-    let count = 0
-    // Paged, because better-sqlite3 cannot write while an iterator is open on the connection.
-    for (let after = 0; ; ) {
-      const page = selectPage.all(after, RESEAL_PAGE) as Array<{ seq: number; doc: string; sealed: Buffer; updates: number }>
-      if (page.length === 0) break
-      for (const row of page) {
-        after = row.seq
-        const resealed = reseal(row.doc, row.sealed, row.updates)
-        if (resealed === undefined) continue
-        updateRow.run(asBuffer(resealed), row.seq)
-        count++
-      }
-    }
-    for (const snap of selectSnapshots.all() as Array<{ doc: string; sealed: Buffer; pieces: number }>) {
-      const resealed = reseal(snap.doc, snap.sealed, snap.pieces)
-      if (resealed === undefined) continue
-      updateSnapshot.run(asBuffer(resealed), snap.doc)
-      count++
-    }
-    return count
-  })
+    })
+  }
 
   return {
     append(doc, update) {
       assertDoc(doc)
-      return appendTx(doc, update)
+      return storage.append([sealRow(doc, [update])])[0] as number
     },
 
     appendMany(items) {
@@ -254,12 +193,16 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
         else list.push(update)
       }
       if (byDoc.size === 0) return new Map()
-      return appendManyTx(byDoc)
+      const docs = [...byDoc.keys()]
+      const seqs = storage.append(docs.map((doc) => sealRow(doc, byDoc.get(doc) as Uint8Array[])))
+      return new Map(docs.map((doc, i) => [doc, seqs[i] as number]))
     },
 
     load(doc) {
       assertDoc(doc)
-      const { snapshot, log } = readTx(doc)
+      const stored = storage.read(doc)
+      const snapshot = openStored(doc, stored.snapshot)
+      const log = openStoredRows(doc, stored.rows, snapshot.uptoSeq)
       const updates = [...snapshot.pieces]
       for (const row of log.rows) updates.push(...row.updates)
       const refused = [...snapshot.refused, ...log.refused]
@@ -268,7 +211,7 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
       if (lastRow !== undefined && logUpdates >= compactAfter && refused.length === 0) {
         // Compacting past a refused row would delete bytes that a later key may still open.
         const merged = Y.mergeUpdates(updates)
-        compactTx(doc, sealSnapshot(doc, [merged]), 1, lastRow.seq)
+        storage.replaceWithSnapshot(doc, { sealed: sealSnapshot(doc, [merged]), pieces: 1 }, lastRow.seq)
         return { updates: [merged], refused }
       }
       return { updates, refused }
@@ -276,17 +219,17 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
 
     openSnapshot(doc) {
       assertDoc(doc)
-      return openSnapshot(doc)
+      return openStored(doc, storage.snapshot(doc))
     },
 
     openRows(doc, afterSeq, limit) {
       assertDoc(doc)
-      return openRows(doc, afterSeq, limit)
+      return openStoredRows(doc, storage.rows(doc, afterSeq, limit), afterSeq)
     },
 
     pending(doc) {
       assertDoc(doc)
-      return (countPending.get({ doc }) as { n: number }).n
+      return storage.pendingUpdates(doc)
     },
 
     compact(doc, state, uptoSeq) {
@@ -296,17 +239,15 @@ export function createDocumentStore(deps: DocumentStoreDeps, options: DocumentSt
       }
       const pieces: readonly Uint8Array[] = state instanceof Uint8Array ? [state] : Array.isArray(state) ? state : []
       if (!(state instanceof Uint8Array) && !Array.isArray(state)) throw new ModelInputInvalidError('state', 'must be a Uint8Array or an array of them')
-      compactTx(doc, sealSnapshot(doc, pieces), pieces.length, uptoSeq)
+      storage.replaceWithSnapshot(doc, { sealed: sealSnapshot(doc, pieces), pieces: pieces.length }, uptoSeq)
     },
 
     lastSeq(doc) {
       assertDoc(doc)
-      return lastSeqOf(doc)
+      return storage.lastSeq(doc)
     },
 
-    reseal() {
-      return resealTx()
-    },
+    reseal,
   }
 }
 
@@ -360,8 +301,4 @@ function epochOf(sealed: Uint8Array): number | undefined {
     if (err instanceof SealMalformedError) return undefined
     throw err
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { Cron } from 'croner'
 import * as Y from 'yjs'
 import { JobNotFoundError, ModelInputInvalidError } from './errors.js'
+import { MAX_MACHINE_ID_LENGTH, checkMachineId, checkTime, compareStrings } from './model-fields.js'
 import type { DocumentSchema } from './update-schema.js'
 
 export interface JobDefinition {
@@ -77,7 +78,7 @@ export interface JobsModelDeps {
   id?: () => string
 }
 
-export const JOB_LIMITS = { cron: 256, prompt: 20_000, summary: 20_000, machineId: 128, defaultRuns: 100, maxRuns: 10_000 } as const
+export const JOB_LIMITS = { cron: 256, prompt: 20_000, summary: 20_000, machineId: MAX_MACHINE_ID_LENGTH, defaultRuns: 100, maxRuns: 10_000 } as const
 
 /** Room for the largest field: a prompt, or an outcome with its summary (plainSize). */
 const JOB_FIELD_SIZE = 24 * 1024
@@ -94,7 +95,6 @@ export const JOBS_SCHEMA: DocumentSchema = {
 }
 
 const JOB_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/
-const MACHINE_ID = /^[A-Za-z0-9._-]+$/
 const STATUSES: readonly JobRunStatus[] = ['running', 'succeeded', 'failed', 'abandoned']
 const FINISHED: readonly JobRunStatus[] = ['succeeded', 'failed', 'abandoned']
 
@@ -238,7 +238,7 @@ export function createJobsModel(doc: Y.Doc, deps: JobsModelDeps = {}): JobsModel
         const run = readRun(id)
         if (run !== undefined && (job === undefined || run.job === job)) out.push(run)
       }
-      out.sort((a, b) => b.startedAt - a.startedAt || b.scheduledFor - a.scheduledFor || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      out.sort((a, b) => b.startedAt - a.startedAt || b.scheduledFor - a.scheduledFor || compareStrings(a.id, b.id))
       return out.slice(0, max)
     },
   }
@@ -342,18 +342,4 @@ function checkPrompt(prompt: unknown): string {
 function checkBoolean(value: unknown, field: string): boolean {
   if (typeof value !== 'boolean') throw new ModelInputInvalidError(field, 'must be true or false')
   return value
-}
-
-function checkMachineId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > JOB_LIMITS.machineId || !MACHINE_ID.test(value)) {
-    throw new ModelInputInvalidError(field, `must be a machine id: 1-${JOB_LIMITS.machineId} characters of [A-Za-z0-9._-]`)
-  }
-  return value
-}
-
-function checkTime(value: unknown, field: string): void {
-  // 8.64e15 ms is the last instant a Date can hold.
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 8.64e15) {
-    throw new ModelInputInvalidError(field, 'must be a time in milliseconds since the epoch')
-  }
 }

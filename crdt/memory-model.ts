@@ -32,6 +32,7 @@
 import * as Y from 'yjs'
 import { randomPooled } from '../identity/index.js'
 import { MemoryEntryNotFoundError, ModelInputInvalidError } from './errors.js'
+import { CONTROL_CHARACTERS, MAX_MACHINE_ID_LENGTH, checkId, checkMachineId, checkObject, checkTime, compareStrings } from './model-fields.js'
 import type { DocumentSchema } from './update-schema.js'
 
 export interface MemoryEntry {
@@ -82,7 +83,7 @@ export const MEMORY_LIMITS = {
   textLength: 20_000,
   tags: 32,
   tagLength: 50,
-  machineIdLength: 128,
+  machineIdLength: MAX_MACHINE_ID_LENGTH,
 } as const
 
 /** Room for the largest entry: text, topic, 32 tags, author and two times (plainSize). */
@@ -97,8 +98,6 @@ export const MEMORY_SCHEMA: DocumentSchema = {
 }
 
 const TOPIC = /^[A-Za-z0-9 ._/-]+$/
-const MACHINE_ID = /^[A-Za-z0-9._-]+$/
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 const EDITABLE = ['text', 'topic', 'tags', 'updatedAt'] as const
 type Editable = (typeof EDITABLE)[number]
@@ -304,20 +303,6 @@ function copyEntry(e: MemoryEntry): MemoryEntry {
   return { ...e, tags: [...e.tags] }
 }
 
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function checkObject(value: unknown, field: string): void {
-  if (typeof value !== 'object' || value === null) throw new ModelInputInvalidError(field, 'must be an object')
-}
-
-function checkId(id: unknown): void {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
-    throw new ModelInputInvalidError('id', 'must be a non-empty string of at most 256 characters')
-  }
-}
-
 function checkText(text: unknown): string {
   if (typeof text !== 'string') throw new ModelInputInvalidError('text', 'must be a string')
   if (text.trim().length === 0) throw new ModelInputInvalidError('text', 'must not be empty')
@@ -344,25 +329,11 @@ function checkTags(tags: unknown): string[] {
     if (typeof tag !== 'string' || tag.length === 0 || tag.length > MEMORY_LIMITS.tagLength) {
       throw new ModelInputInvalidError('tags', `each tag must be a string of 1-${MEMORY_LIMITS.tagLength} characters`)
     }
-    if (CONTROL.test(tag) || tag.trim() !== tag) {
+    if (CONTROL_CHARACTERS.test(tag) || tag.trim() !== tag) {
       throw new ModelInputInvalidError('tags', 'a tag must not hold control characters or start or end with whitespace')
     }
     if (!out.includes(tag)) out.push(tag)
   }
   if (out.length > MEMORY_LIMITS.tags) throw new ModelInputInvalidError('tags', `at most ${MEMORY_LIMITS.tags} tags`)
   return out
-}
-
-function checkMachineId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MEMORY_LIMITS.machineIdLength || !MACHINE_ID.test(value)) {
-    throw new ModelInputInvalidError(field, `must be a machine id: 1-${MEMORY_LIMITS.machineIdLength} characters of [A-Za-z0-9._-]`)
-  }
-  return value
-}
-
-function checkTime(value: unknown, field: string): void {
-  // 8.64e15 ms is the last instant a Date can hold.
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 8.64e15) {
-    throw new ModelInputInvalidError(field, 'must be a time in milliseconds since the epoch')
-  }
 }

@@ -30,6 +30,7 @@
 import { randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
 import { ModelInputInvalidError, PersonNotFoundError } from './errors.js'
+import { CONTROL_CHARACTERS, checkId, checkObject, checkTime, compareStrings } from './model-fields.js'
 import type { DocumentSchema } from './update-schema.js'
 
 export type Platform = 'telegram' | 'whatsapp' | 'threadline' | 'email'
@@ -110,7 +111,6 @@ const IDENTITY_PATTERNS: Record<Platform, RegExp> = {
   threadline: /^[0-9a-f]{64}$/,
   email: /^[^\s@"(),:;<>[\]\\]+@[^\s@"(),:;<>[\]\\]+\.[^\s@"(),:;<>[\]\\]+$/,
 }
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 interface StoredPerson {
   displayName: string
@@ -375,25 +375,11 @@ function checkIdentity(identity: unknown): PlatformIdentity {
   return normal
 }
 
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function checkObject(value: unknown, field: string): void {
-  if (typeof value !== 'object' || value === null) throw new ModelInputInvalidError(field, 'must be an object')
-}
-
-function checkId(id: unknown, field = 'id'): void {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
-    throw new ModelInputInvalidError(field, 'must be a non-empty string of at most 256 characters')
-  }
-}
-
 function checkDisplayName(name: unknown): string {
   if (typeof name !== 'string' || name.trim().length === 0 || name.length > RELATIONSHIP_LIMITS.displayName) {
     throw new ModelInputInvalidError('displayName', `must be 1-${RELATIONSHIP_LIMITS.displayName} characters, not only spaces`)
   }
-  if (CONTROL.test(name)) throw new ModelInputInvalidError('displayName', 'must not hold control characters')
+  if (CONTROL_CHARACTERS.test(name)) throw new ModelInputInvalidError('displayName', 'must not hold control characters')
   return name
 }
 
@@ -409,11 +395,4 @@ function checkSignificance(value: unknown): number {
     throw new ModelInputInvalidError('significance', `must be a number from 0 to ${RELATIONSHIP_LIMITS.significance}`)
   }
   return value
-}
-
-function checkTime(value: unknown, field: string): void {
-  // 8.64e15 ms is the last instant a Date can hold.
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 8.64e15) {
-    throw new ModelInputInvalidError(field, 'must be a time in milliseconds since the epoch')
-  }
 }

@@ -6,7 +6,7 @@
  * none, and the roster pins the genesis of its stored events on load.
  */
 import * as Y from 'yjs'
-import type { RosterStore } from '../mesh/index.js'
+import { isGenesisId, type RosterStore } from '../mesh/index.js'
 import type { StateDb } from './state-db.js'
 
 const GENESIS_KEY = 'roster.genesis'
@@ -36,7 +36,7 @@ export function createSqliteRosterStore(state: StateDb, options: { compactAfter?
     },
     loadGenesis() {
       const id = state.getMeta(GENESIS_KEY)
-      return id !== undefined && /^[0-9a-f]{64}$/.test(id) ? id : undefined
+      return isGenesisId(id) ? id : undefined
     },
     saveGenesis(genesisId) {
       state.setMeta(GENESIS_KEY, genesisId)

@@ -30,6 +30,8 @@ export type { ReconnectOptions } from './reconnect.js'
 export type { Roster, RosterMember, RosterMergeResult, RosterRepairs, RosterStore } from './roster.js'
 export type { Invitation } from './invitation.js'
 export type { InvitationRecord, InvitationStore } from './pairing-inviter.js'
+export { createMemoryInvitationStore } from './invitation-store.js'
+export { createMemoryRosterStore, isGenesisId } from './roster-store.js'
 export { readInvitation } from './invitation.js'
 export { meshIdFromAgentKey } from './roster-events.js'
 export {

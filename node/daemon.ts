@@ -4,7 +4,7 @@
  * down again in reverse order on stop.
  */
 import { fingerprint, fromHex, keyPairFromSeed, saveMeshKeys, saveSeed, toHex } from '../identity/index.js'
-import { createAgentState, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
+import { createAgentState, createSqliteDocumentStorage, createSqliteRosterStore, createSqliteTermStore, openStateDb, type AgentState, type StateDb } from '../crdt/index.js'
 import { createMesh, MeshNotMemberError, type Mesh, type MeshDeps, type MeshMembership, type StateRepair } from '../mesh/index.js'
 import { type Clock } from '../runtime/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
@@ -136,7 +136,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   const listening = new Promise<void>((resolve) => (apiListening = resolve))
   const startAgentState = (): Promise<void> => {
     if (witness || agentState !== null || !mesh.status().member) return agentStarted ?? Promise.resolve()
-    const created = createAgentState({ mesh, state, clock, logger })
+    const created = createAgentState({ mesh, storage: createSqliteDocumentStorage(state), clock, logger })
     agentState = created
     // No entry count here: counting would decode every memory entry, which start leaves to first use.
     agentStarted = listening.then(() => created.start()).then(() => logger.info({}, 'agent state loaded'))

@@ -9,7 +9,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, w
 import { dirname, join } from 'node:path'
 import { z } from 'zod'
 import type { InvitationRecord, InvitationStore } from '../mesh/index.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../runtime/index.js'
 
 const recordSchema = z.strictObject({
   nonce: z.string().regex(/^[0-9a-f]{64}$/),

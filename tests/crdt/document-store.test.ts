@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import { createDocumentStore, type DocumentStore, type DocumentStoreOptions } from '../../crdt/document-store.js'
 import { SyncUpdateRejectedError } from '../../crdt/errors.js'
 import { openUpdate, type DocName } from '../../crdt/sealed-update.js'
+import { createSqliteDocumentStorage } from '../../crdt/sqlite-document-storage.js'
 import { openStateDb, type StateDb } from '../../crdt/state-db.js'
 import { generateMeshKey, type MeshKey } from '../../identity/index.js'
 import { tempDir } from '../support/temp-dir.js'
@@ -22,7 +23,7 @@ function openStore(path: string, ring: Keyring, options?: DocumentStoreOptions):
   onTestFinished(() => state.close())
   const store = createDocumentStore(
     {
-      db: state.db,
+      storage: createSqliteDocumentStorage(state),
       meshId: MESH,
       currentKey: () => ring.current,
       keyFor: (epoch) => ring.held.find((k) => k.epoch === epoch),

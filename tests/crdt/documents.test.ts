@@ -12,6 +12,7 @@ import { createDocumentStore, type DocumentStore } from '../../crdt/document-sto
 import { createDocuments, type DocumentUpdate, type Documents, type DocumentsDeps, type DocumentsOptions } from '../../crdt/documents.js'
 import { StateCommitFailedError } from '../../crdt/errors.js'
 import { createMemoryModel, type MemoryModel } from '../../crdt/memory-model.js'
+import { createSqliteDocumentStorage } from '../../crdt/sqlite-document-storage.js'
 import { openStateDb, type StateDb } from '../../crdt/state-db.js'
 import { generateMeshKey } from '../../identity/index.js'
 import { createSystemClock } from '../../runtime/index.js'
@@ -32,7 +33,7 @@ interface Node {
 
 function open(path: string, extra: Partial<DocumentsDeps> = {}, options: DocumentsOptions = {}): Node {
   const state = openStateDb(path, 1_000)
-  const store = createDocumentStore({ db: state.db, meshId: 'mesh-test', currentKey: () => KEY, keyFor: (e) => (e === 1 ? KEY : undefined) })
+  const store = createDocumentStore({ storage: createSqliteDocumentStorage(state), meshId: 'mesh-test', currentKey: () => KEY, keyFor: (e) => (e === 1 ? KEY : undefined) })
   const logger = recordingLogger()
   const documents = createDocuments({ store, logger, clock: createSystemClock(), ...extra }, options)
   onTestFinished(() => {

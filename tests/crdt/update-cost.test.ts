@@ -12,6 +12,7 @@ import { createDocuments, type DocumentUpdate, type Documents } from '../../crdt
 import { DocumentsClosedError, SyncUpdateRejectedError } from '../../crdt/errors.js'
 import { MEMORY_SCHEMA, createMemoryModel } from '../../crdt/memory-model.js'
 import { createRemoteApplier, type RemoteApplyOptions } from '../../crdt/remote-apply.js'
+import { createSqliteDocumentStorage } from '../../crdt/sqlite-document-storage.js'
 import { openStateDb } from '../../crdt/state-db.js'
 import { estimateCost } from '../../crdt/update-cost.js'
 import { readUpdate } from '../../crdt/update-decoder.js'
@@ -152,7 +153,7 @@ interface Node {
 function openDocuments(path: string, pause?: () => Promise<void>, options: Partial<RemoteApplyOptions> = {}): Node {
   const state = openStateDb(path, 1_000)
   const key = MESH_KEY
-  const store = createDocumentStore({ db: state.db, meshId: 'mesh-test', currentKey: () => key, keyFor: (e) => (e === 1 ? key : undefined) })
+  const store = createDocumentStore({ storage: createSqliteDocumentStorage(state), meshId: 'mesh-test', currentKey: () => key, keyFor: (e) => (e === 1 ? key : undefined) })
   const documents = createDocuments({ store, logger: silentLogger, clock: createSystemClock(), ...(pause === undefined ? {} : { pause }) }, { remote: options })
   onTestFinished(() => {
     documents.close()

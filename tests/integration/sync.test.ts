@@ -1,7 +1,7 @@
 /** Sealed Yjs documents synced between real loopback nodes, stored in real SQLite files. */
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
-import { DOC_NAMES } from '../../crdt/index.js'
+import { DOC_NAMES, createSqliteDocumentStorage } from '../../crdt/index.js'
 import { withState, type StatefulNode } from '../support/agent-state.js'
 import { connectedTo, startTestNode, type TestNode } from '../support/mesh-nodes.js'
 import { waitFor } from '../support/wait-for.js'
@@ -79,7 +79,7 @@ describe('document storage', () => {
     const a = await startTestNode({ name: 'a', founder: true })
     const path = join(tempDir(), 'state.db')
     const db = openStateDb(path, 0)
-    const state = createAgentState({ mesh: a.mesh, state: db, clock: createSystemClock(), logger: silentLogger }, { compactAfter: 50 })
+    const state = createAgentState({ mesh: a.mesh, storage: createSqliteDocumentStorage(db), clock: createSystemClock(), logger: silentLogger }, { compactAfter: 50 })
     await state.start()
     // Each write acknowledged before the next, so each is a group commit and a row of its own.
     for (let i = 0; i < 120; i++) {
@@ -92,7 +92,7 @@ describe('document storage', () => {
     state.stop()
     db.close()
     const db2 = openStateDb(path, 0)
-    const again = createAgentState({ mesh: a.mesh, state: db2, clock: createSystemClock(), logger: silentLogger })
+    const again = createAgentState({ mesh: a.mesh, storage: createSqliteDocumentStorage(db2), clock: createSystemClock(), logger: silentLogger })
     await again.start()
     expect(again.memory.size()).toBe(120)
     expect(again.memoryIndex.search('note 77', { limit: 1 })[0]?.text).toBe('note 77')

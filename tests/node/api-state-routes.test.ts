@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { createAgentState, openStateDb, type AgentState } from '../../crdt/index.js'
+import { createAgentState, createSqliteDocumentStorage, openStateDb, type AgentState } from '../../crdt/index.js'
 import { createApiServer, type NodeStatus } from '../../node/api-server.js'
 import { registerStateRoutes } from '../../node/api-state-routes.js'
 import { createLogger } from '../../node/logger.js'
@@ -22,7 +22,7 @@ describe('state routes', () => {
     const node = await startTestNode({ name: 'a', founder: true })
     const path = join(tempDir(), 'state.db')
     const db = openStateDb(path, 0)
-    const state = createAgentState({ mesh: node.mesh, state: db, clock: createSystemClock(), logger: silentLogger })
+    const state = createAgentState({ mesh: node.mesh, storage: createSqliteDocumentStorage(db), clock: createSystemClock(), logger: silentLogger })
     onTestFinished(() => {
       state.stop()
       db.close()

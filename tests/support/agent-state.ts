@@ -1,7 +1,7 @@
 /** Agent state (sealed documents in a real SQLite file, sync over the mesh) for a test node. */
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
-import { createAgentState, openStateDb, type AgentState, type StateDb } from '../../crdt/index.js'
+import { createAgentState, createSqliteDocumentStorage, openStateDb, type AgentState, type StateDb } from '../../crdt/index.js'
 import { createSystemClock, silentLogger } from '../../runtime/index.js'
 import type { TestNode } from './mesh-nodes.js'
 import { tempDir } from './temp-dir.js'
@@ -15,7 +15,7 @@ export interface StatefulNode {
 
 export async function withState(node: TestNode, dbPath = join(tempDir(), 'state.db')): Promise<StatefulNode> {
   const db = openStateDb(dbPath, 0)
-  const state = createAgentState({ mesh: node.mesh, state: db, clock: createSystemClock(), logger: silentLogger })
+  const state = createAgentState({ mesh: node.mesh, storage: createSqliteDocumentStorage(db), clock: createSystemClock(), logger: silentLogger })
   let stopped = false
   onTestFinished(() => {
     if (stopped) return

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
-import { openStateDb, type SyncEngine, type SyncEngineOptions } from '../../crdt/index.js'
+import { createSqliteDocumentStorage, openStateDb, type SyncEngine, type SyncEngineOptions } from '../../crdt/index.js'
 import { createDocumentStore } from '../../crdt/document-store.js'
 import { createDocuments, type Documents } from '../../crdt/documents.js'
 import { createMemoryModel, type MemoryModel } from '../../crdt/memory-model.js'
@@ -36,7 +36,7 @@ export async function withSyncEngine(node: TestNode, options: SyncNodeOptions = 
   if (meshId === null) throw new Error('the node is not in a mesh')
   const db = openStateDb(join(tempDir(), 'state.db'), 0)
   const store = createDocumentStore({
-    db: db.db,
+    storage: createSqliteDocumentStorage(db),
     meshId,
     currentKey: () => mesh.meshKeys().at(-1) as NonNullable<ReturnType<typeof mesh.meshKeys>[number]>,
     keyFor: (epoch) => mesh.meshKeys().find((k) => k.epoch === epoch),

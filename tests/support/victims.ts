@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { onTestFinished } from 'vitest'
 import * as Y from 'yjs'
-import { DOC_NAMES, type DocName } from '../../crdt/index.js'
+import { DOC_NAMES, createSqliteDocumentStorage, type DocName } from '../../crdt/index.js'
 import { createDocumentStore } from '../../crdt/document-store.js'
 import type { MeshKey } from '../../identity/index.js'
 import { createRoster } from '../../mesh/roster.js'
@@ -157,7 +157,7 @@ function readOnly<T>(home: string, fn: (db: Database.Database) => T): T {
 export function readDocuments(home: string, meshId: string, keys: MeshKey[]): { docs: Record<DocName, DocData>; refusedRows: number } {
   return readOnly(home, (db) => {
     // compactAfter past any log: load never writes (the connection is read-only).
-    const store = createDocumentStore({ db, meshId, currentKey: () => keys.at(-1) as MeshKey, keyFor: (epoch) => keys.find((k) => k.epoch === epoch) }, { compactAfter: Number.MAX_SAFE_INTEGER })
+    const store = createDocumentStore({ storage: createSqliteDocumentStorage({ db, durability: 'power-loss' }), meshId, currentKey: () => keys.at(-1) as MeshKey, keyFor: (epoch) => keys.find((k) => k.epoch === epoch) }, { compactAfter: Number.MAX_SAFE_INTEGER })
     let refusedRows = 0
     const docs = {} as Record<DocName, DocData>
     for (const name of DOC_NAMES) {
