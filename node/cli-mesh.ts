@@ -1,11 +1,12 @@
 /** `instar mesh pair|peers|status|remove|leave`: the mesh of this machine, through its node's API. */
 import type { Command } from 'commander'
-import { type PeerView } from '../mesh/index.js'
+import type { PeerView } from '../mesh/index.js'
 import { createSystemClock } from '../runtime/index.js'
 import { connectApi } from './api-client.js'
-import { addCommonOptions, type CommonOptions } from './cli-common.js'
-import { createOutput, formatDuration } from './cli-output.js'
-import { UsageError } from './errors.js'
+import { addCommonOptions, homeFlag, relayHomeFlag, type CommonOptions } from './cli-common.js'
+import { createOutput, formatDuration, rewordError, type Output } from './cli-output.js'
+import { connectTo } from './cli-node.js'
+import { codeOf, UsageError } from './errors.js'
 import { homePaths, resolveHome } from './paths.js'
 
 function describeMode(mode: string): string {
@@ -78,6 +79,78 @@ function api(flags: CommonOptions, timeoutMs?: number) {
   return connectApi(homePaths(resolveHome(flags.home, process.env)), timeoutMs === undefined ? {} : { timeoutMs })
 }
 
+interface JoinAnswer {
+  mesh: string
+  inviter: string
+  sas: string
+  witness: boolean
+  members: Array<{ name: string; peerId: string; fingerprint: string; role: string }>
+}
+
+/**
+ * Joins the mesh an invitation names, through the node running on `home` (`instar mesh pair
+ * <invitation>`, and `instar relay pair` on a witness's data directory).
+ */
+export async function joinMesh(home: string, invitation: string, out: Output, what: 'node' | 'witness' = 'node'): Promise<void> {
+  const client = connectTo(homePaths(home), what, { timeoutMs: 60_000 })
+  let joined: JoinAnswer
+  try {
+    joined = await client.post<JoinAnswer>('/mesh/join', { invitation: invitation.replace(/\s+/g, '') })
+  } catch (err) {
+    if (codeOf(err) !== 'PAIRING_ALREADY_MEMBER') throw err
+    const h = homeFlag(home)
+    if (await isWitnessAt(home)) {
+      throw rewordError(
+        err,
+        'this witness already serves a mesh, and a witness serves one mesh at a time. To move it: remove it on a machine of its mesh ' +
+          `("instar mesh remove <witness name>" there), then here "instar relay stop${relayHomeFlag(home)}", and start a witness for the other mesh on a data directory of its own ("instar relay start --witness --detach --home DIR")`,
+      )
+    }
+    throw rewordError(
+      err,
+      `this machine already belongs to a mesh, and a machine is in one mesh at a time. To move it to another: "instar mesh leave${h}", ` +
+        `"instar node stop${h}", "instar init --force${h}" (a new identity, no agent state), "instar node start --detach${h}", then pair again`,
+    )
+  }
+  out.result(joined, () =>
+    [
+      joined.witness ? `joined mesh ${joined.mesh} as its witness` : `joined mesh ${joined.mesh}`,
+      `code ${joined.sas}: it must match the code the inviting machine showed`,
+      'members:',
+      ...joined.members.map((m) => `  ${m.name.padEnd(16)} ${m.fingerprint}${m.role === 'witness' ? '  (witness)' : ''}`),
+    ].join('\n'),
+  )
+}
+
+/** MESH_NOT_MEMBER from making an invitation, said from where the user stands: a witness, or a machine waiting to join. */
+async function notMemberToInvite(flags: CommonOptions, err: unknown): Promise<unknown> {
+  const home = resolveHome(flags.home, process.env)
+  const h = homeFlag(home)
+  if (await isWitnessHome(flags)) return rewordError(err, 'a witness cannot invite: make invitations on a machine of the mesh ("instar mesh pair" there)')
+  return rewordError(
+    err,
+    `this machine is not in a mesh yet, so it cannot invite. To join one: make the invitation on a machine of the mesh ("instar mesh pair" there), then here "instar mesh pair <invitation>${h}". ` +
+      `To found a new mesh here instead: "instar node stop${h}", "instar init --force --agent NAME${h}", "instar node start --detach${h}"`,
+  )
+}
+
+/** Whether the node on this data directory runs as a witness (config.json's role), paired or not. */
+async function isWitnessHome(flags: CommonOptions): Promise<boolean> {
+  return isWitnessAt(resolveHome(flags.home, process.env))
+}
+
+async function isWitnessAt(home: string): Promise<boolean> {
+  const node = await connectApi(homePaths(home))
+    .get<{ role?: string }>('/node')
+    .catch(() => null)
+  return node?.role === 'witness'
+}
+
+const notInMeshText = (witness: boolean, home: string): string =>
+  witness
+    ? `this witness is not paired yet: make a witness invitation on a machine of the mesh ("instar mesh pair --witness"), then here "instar relay pair <invitation>${relayHomeFlag(home)}"`
+    : `not in a mesh yet: join one with "instar mesh pair <invitation>${homeFlag(home)}" (make the invitation on a machine of the mesh with "instar mesh pair")`
+
 export function registerMesh(program: Command): void {
   const mesh = program.command('mesh').description('pair machines into one mesh and inspect it')
 
@@ -92,52 +165,49 @@ export function registerMesh(program: Command): void {
     if (invitation === undefined) {
       const ttlMs = flags.ttl === undefined ? 15 * 60_000 : parseTtl(flags.ttl)
       const witness = flags.witness === true
-      const created = await api(flags).post<{ invitation: string; expiresAt: string; sas: string; role: string }>('/mesh/invitations', { ttlMs, witness })
+      let created: { invitation: string; expiresAt: string; sas: string; role: string }
+      try {
+        created = await api(flags).post('/mesh/invitations', { ttlMs, witness })
+      } catch (err) {
+        throw codeOf(err) === 'MESH_NOT_MEMBER' ? await notMemberToInvite(flags, err) : err
+      }
       if (witness) {
         const { members } = await api(flags).get<{ members: number }>('/mesh/status')
         if (members !== 2) out.warn(`this mesh has ${members} machine${members === 1 ? '' : 's'}; a witness votes only while it has exactly two`)
       }
       out.result(created, () =>
         [
-          witness ? 'Witness invitation (single use; run this on the witness, next to its --home):' : 'Invitation (single use; run this on the new machine):',
+          witness
+            ? 'Witness invitation (single use; run this on the witness, adding --home DIR if its relay was started with one):'
+            : 'Invitation (single use; run this on the new machine, its node running):',
           '',
-          `  instar mesh pair ${created.invitation}${witness ? ' --home ~/.instar-relay' : ''}`,
+          `  instar ${witness ? 'relay' : 'mesh'} pair ${created.invitation}`,
           '',
           `expires ${created.expiresAt}`,
           `the ${witness ? 'witness' : 'new machine'} will show the code ${created.sas}; check that it matches`,
+          ...(witness ? [] : [`(on a machine not yet set up: "instar init", then "instar node start --detach", then the line above)`]),
         ].join('\n'),
       )
       return
     }
     if (flags.ttl !== undefined) throw new UsageError('--ttl is for making an invitation, not for joining')
     if (flags.witness === true) throw new UsageError('--witness is for making an invitation; a witness joins with a plain "instar mesh pair <invitation> --home <its home>"')
-    const joined = await api(flags, 60_000).post<{
-      mesh: string
-      inviter: string
-      sas: string
-      witness: boolean
-      members: Array<{ name: string; peerId: string; fingerprint: string; role: string }>
-    }>('/mesh/join', { invitation: invitation.replace(/\s+/g, '') })
-    out.result(joined, () =>
-      [
-        joined.witness ? `joined mesh ${joined.mesh} as its witness` : `joined mesh ${joined.mesh}`,
-        `code ${joined.sas}: it must match the code the inviting machine showed`,
-        'members:',
-        ...joined.members.map((m) => `  ${m.name.padEnd(16)} ${m.fingerprint}${m.role === 'witness' ? '  (witness)' : ''}`),
-      ].join('\n'),
-    )
+    await joinMesh(resolveHome(flags.home, process.env), invitation, out)
   })
 
   addCommonOptions(mesh.command('peers').description('list every machine of the mesh, connected or not')).action(async (flags: CommonOptions) => {
     const out = createOutput(flags.json === true)
     const { peers } = await api(flags).get<{ peers: PeerView[] }>('/mesh/peers')
+    // Only the text of an empty list needs to know whether this is a witness.
+    const witness = peers.length === 0 && !out.json && (await isWitnessHome(flags))
     out.result({ peers }, () => {
-      if (peers.length === 0) return 'no mesh yet: found one with "instar init --agent NAME" or join one with "instar mesh pair <invitation>"'
+      if (peers.length === 0) return notInMeshText(witness, resolveHome(flags.home, process.env))
       const now = createSystemClock().now()
       return peers
         .map((p) =>
           [
-            `${p.name}${p.self ? ' (this machine)' : ''}${p.role === 'witness' ? ' (witness: votes, never leads)' : ''}`,
+            `${p.name}${p.self ? ' (this machine)' : ''}`,
+            `  role         ${p.role === 'witness' ? 'witness (votes, never leads)' : 'member'}`,
             `  fingerprint  ${p.fingerprint}`,
             `  peer id      ${p.peerId}`,
             `  connected    ${p.connected ? 'yes' : 'no'}${p.rttMs === null || p.self ? '' : `, rtt ${p.rttMs} ms`}`,
@@ -165,8 +235,9 @@ export function registerMesh(program: Command): void {
       leader: { peerId: string | null; term: number; mode: string }
       peers: Array<{ name: string; peerId: string; role: string; connected: boolean; self: boolean; sync: PeerSyncJson | null }>
     }>('/mesh/status')
+    const witnessHome = s.agent === null && !out.json && (await isWitnessHome(flags))
     out.result(s, () => {
-      if (s.agent === null) return 'not in a mesh yet: join one with "instar mesh pair <invitation>"'
+      if (s.agent === null) return notInMeshText(witnessHome, resolveHome(flags.home, process.env))
       if (s.removed) return `this machine was removed from the mesh of ${s.agent.name}`
       const now = createSystemClock().now()
       return [
@@ -185,16 +256,28 @@ export function registerMesh(program: Command): void {
   addCommonOptions(mesh.command('leader').description('which machine leads (owns the channels and the job clock), in which term and mode')).action(
     async (flags: CommonOptions) => {
       const out = createOutput(flags.json === true)
-      const info = await api(flags).get<{ leader: string | null; term: number; leaseExpiresAt: string | null; mode: string; self: string; role: string }>('/mesh/leader')
+      const client = api(flags)
+      type LeaderJson = { leader: string | null; term: number; leaseExpiresAt: string | null; mode: string; self: string }
+      type StatusJson = { agent: { name: string } | null; removed: boolean; peers: Array<{ name: string; peerId: string }> }
+      // The text names the leader and says when there is no mesh at all, which /mesh/status knows;
+      // --json asks only /mesh/leader, so that a script polling it makes one request.
+      const [info, status] = await Promise.all([
+        client.get<LeaderJson>('/mesh/leader'),
+        out.json ? Promise.resolve(null) : client.get<StatusJson>('/mesh/status'),
+      ])
       const { leader, term, leaseExpiresAt, mode, self } = info
-      out.result({ leader, term, leaseExpiresAt, mode, self }, () =>
-        [
-          `leader       ${leader === null ? 'none (an election is under way, or no majority is reachable)' : `${leader}${leader === self ? ' (this machine)' : ''}`}`,
+      const witnessHome = status !== null && status.agent === null && (await isWitnessHome(flags))
+      out.result({ leader, term, leaseExpiresAt, mode, self }, () => {
+        if (status?.agent === null) return notInMeshText(witnessHome, resolveHome(flags.home, process.env))
+        if (status?.removed === true) return `this machine was removed from the mesh of ${status.agent.name}: it has no leader`
+        const name = status?.peers.find((p) => p.peerId === leader)?.name
+        return [
+          `leader       ${leader === null ? 'none (an election is under way, or no majority is reachable)' : `${name ?? 'unknown machine'}${leader === self ? ' (this machine)' : ''}, peer id ${leader}`}`,
           `term         ${term}`,
           `mode         ${describeMode(mode)}`,
           ...(leaseExpiresAt === null ? [] : [`lease until  ${leaseExpiresAt}`]),
-        ].join('\n'),
-      )
+        ].join('\n')
+      })
     },
   )
 

@@ -1,18 +1,16 @@
-/** `instar node start|stop|status`: run the daemon in the foreground or detached, stop it, ask it how it is. */
-import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+/**
+ * `instar node start|stop|status`. Stop and status only talk to the running node, so this file
+ * imports nothing heavy: `start` loads cli-start.ts (and through it the daemon) when it runs.
+ */
 import { Option, type Command } from 'commander'
-import { createSystemClock } from '../runtime/index.js'
-import { connectApi, probeHealth } from './api-client.js'
+import { existsSync } from 'node:fs'
+import { connectApi, type ApiClient } from './api-client.js'
 import type { NodeStatus } from './api-server.js'
-import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
-import { createOutput, formatDuration } from './cli-output.js'
-import { loadConfig } from './config.js'
-import { codeOf, NodeAlreadyRunningError, NodeNotRunningError, NodeStartFailedError, NodeStopTimeoutError, NodeUnreachableError } from './errors.js'
-import { openRotatingLog } from './log-files.js'
-import { createLogger } from './logger.js'
-import { homePaths, resolveHome } from './paths.js'
-import { liveLockHolder, liveRunInfo, processAlive, readRunInfo } from './run-state.js'
+import { addCommonOptions, homeFlag, relayHomeFlag, waitFor, type CommonOptions } from './cli-common.js'
+import { createOutput, formatDuration, rewordError } from './cli-output.js'
+import { codeOf, NodeApiError, NodeError, NodeStopTimeoutError } from './errors.js'
+import { homePaths, resolveHome, type HomePaths } from './paths.js'
+import { liveRunInfo, processAlive } from './run-state.js'
 
 export interface StartFlags extends CommonOptions {
   detach?: boolean
@@ -21,8 +19,6 @@ export interface StartFlags extends CommonOptions {
   /** Set by --detach on the background process: log to logs/node.log (rotated) instead of stderr. */
   logFile?: boolean
 }
-
-const clock = createSystemClock()
 
 export function registerNode(program: Command): void {
   const node = program.command('node').description('run, stop and inspect the node on this machine')
@@ -35,7 +31,10 @@ export function registerNode(program: Command): void {
       .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0 picks a free one)')
       .option('--listen <multiaddr...>', 'libp2p listen addresses (default from config.json)')
       .addOption(new Option('--log-file', 'log to logs/node.log, rotated by size (what --detach runs)').hideHelp()),
-  ).action(async (flags: StartFlags) => runStart(resolveHome(flags.home, process.env), flags, 'node'))
+  ).action(async (flags: StartFlags) => {
+    const { runStart } = await import('./cli-start.js')
+    await runStart(resolveHome(flags.home, process.env), flags, 'node')
+  })
 
   addCommonOptions(node.command('stop').description('stop the node running on this data directory')).action((flags: CommonOptions) =>
     runStop(resolveHome(flags.home, process.env), flags, 'node'),
@@ -46,53 +45,38 @@ export function registerNode(program: Command): void {
   )
 }
 
-/** Starts the daemon of `home` in the foreground or detached; `what` names it in the output (a witness runs the same daemon). */
-export async function runStart(home: string, flags: StartFlags, what: 'node' | 'witness'): Promise<void> {
-  const apiPort = flags.apiPort === undefined ? undefined : parseIntOption('--api-port', flags.apiPort, 0, 65535)
-  const out = createOutput(flags.json === true)
-  if (flags.detach === true) {
-    const run = await startDetached(home, apiPort, flags.listen)
-    out.result(run, () => `${what} started in the background (pid ${run.pid}, api ${run.api}, peer id ${run.peerId})`)
-    return
+/** The command that lays out (and for a witness, starts) a data directory, as a hint. */
+function setUpHint(home: string, what: 'node' | 'witness'): string {
+  return what === 'node' ? `"instar init${homeFlag(home)}" lays one out` : `"instar relay start --witness --detach${relayHomeFlag(home)}" lays one out and runs it`
+}
+
+/**
+ * connectApi, with the hint of its refusal said for a witness when it is one: a witness is
+ * laid out and started by "instar relay start", not by "instar init" and "instar node start".
+ */
+export function connectTo(paths: HomePaths, what: 'node' | 'witness', options: { timeoutMs?: number } = {}): ApiClient {
+  try {
+    return connectApi(paths, options)
+  } catch (err) {
+    if (what === 'node') throw err
+    const code = codeOf(err)
+    if (code === 'HOME_NOT_INITIALIZED') throw rewordError(err, `${paths.home} is not a witness's data directory yet: ${setUpHint(paths.home, what)}`)
+    if (code === 'NODE_NOT_RUNNING') {
+      throw rewordError(err, `no witness is running on ${paths.home} (start it with "instar relay start --witness --detach${relayHomeFlag(paths.home)}")`)
+    }
+    throw err
   }
-  const config = loadConfig(homePaths(home).config)
-  // Loaded here so that status and stop do not pay for libp2p's import.
-  const { startNode } = await import('./daemon.js')
-  const logger = createLogger(config.log.level, flags.logFile === true ? openRotatingLog(homePaths(home).logFile) : 2)
-  // The daemon's own clock: a timer callback that throws is logged with its code, and the node carries on.
-  const daemonClock = createSystemClock({
-    onError: (err) => logger.error({ code: codeOf(err), err }, 'a timer callback threw; the node carries on'),
-  })
-  const running = await startNode(
-    { clock: daemonClock, logger },
-    {
-      home,
-      ...(apiPort === undefined ? {} : { apiPort }),
-      ...(flags.listen === undefined ? {} : { listen: flags.listen }),
-      faultHooks: process.env.INSTAR_FAULT_HOOKS === '1',
-    },
-  )
-  const status = running.status()
-  out.result(
-    { pid: status.pid, api: status.api, peerId: status.peerId, addresses: status.addresses },
-    () => `${what} running (pid ${status.pid}); api ${status.api}; peer id ${status.peerId}; Ctrl-C stops it`,
-  )
-  const onSignal = (signal: NodeJS.Signals): void => void running.stop(signal)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  await running.stopped
-  process.exit(0)
 }
 
 export async function runStop(home: string, flags: CommonOptions, what: 'node' | 'witness'): Promise<void> {
   const paths = homePaths(home)
   const out = createOutput(flags.json === true)
-  const run = liveRunInfo(paths)
-  if (run === null) throw new NodeNotRunningError(paths.home)
+  const client = connectTo(paths, what)
+  const run = client.run
   try {
-    await connectApi(paths).post('/node/stop', { reason: what === 'node' ? 'instar node stop' : 'instar relay stop' })
+    await client.post('/node/stop', { reason: what === 'node' ? 'instar node stop' : 'instar relay stop' })
   } catch (err) {
-    if (!(err instanceof NodeUnreachableError)) throw err
+    if (!(err instanceof NodeApiError) || err.code !== 'NODE_UNREACHABLE') throw err
     // The API is wedged: fall back to the signal, which takes the same graceful path.
     process.kill(run.pid, 'SIGTERM')
   }
@@ -107,11 +91,12 @@ export async function runStatus(home: string, flags: CommonOptions, what: 'node'
   const paths = homePaths(home)
   const out = createOutput(flags.json === true)
   if (liveRunInfo(paths) === null) {
-    out.result({ running: false }, () => `no ${what} is running on ${paths.home}`)
+    const laidOut = existsSync(paths.config) || existsSync(paths.machineKey)
+    out.result({ running: false }, () => `no ${what} is running on ${paths.home}${laidOut ? '' : `: it is not a data directory yet (${setUpHint(paths.home, what)})`}`)
     process.exitCode = 1
     return
   }
-  const s = await connectApi(paths).get<NodeStatus>('/node')
+  const s = await connectTo(paths, what).get<NodeStatus>('/node')
   out.result(s, () =>
     [
       `${s.role === 'witness' ? 'witness' : 'node'} running on ${paths.home}`,
@@ -137,60 +122,3 @@ export async function runStatus(home: string, flags: CommonOptions, what: 'node'
   )
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = clock.now() + timeoutMs
-  while (clock.now() < deadline) {
-    if (await condition()) return true
-    await clock.sleep(50)
-  }
-  return condition()
-}
-
-async function startDetached(home: string, apiPort: number | undefined, listen: string[] | undefined) {
-  const paths = homePaths(home)
-  // Fail fast, in this process, on what the child would refuse anyway.
-  loadConfig(paths.config)
-  const holder = liveLockHolder(paths)
-  if (holder !== null) throw new NodeAlreadyRunningError(paths.home, holder)
-  mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 })
-  // The child's JSON log goes to logs/node.log through its own rotating writer; what it
-  // prints itself (a start-up refusal, a crash's stack) goes to logs/stderr.log.
-  const errFd = openSync(paths.stderrFile, 'a', 0o600)
-  const args = [...process.execArgv, process.argv[1] ?? '', 'node', 'start', '--home', home, '--log-file']
-  if (apiPort !== undefined) args.push('--api-port', String(apiPort))
-  if (listen !== undefined) args.push('--listen', ...listen)
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', errFd], env: process.env })
-  closeSync(errFd)
-  let exited: number | null = null
-  child.once('exit', (code) => {
-    exited = code ?? 1
-  })
-  const pid = child.pid ?? 0
-  const ready = await waitFor(async () => {
-    if (exited !== null) return true
-    const run = readRunInfo(paths)
-    return run !== null && run.pid === pid && (await probeHealth(run.api, 500))
-  }, 20_000)
-  if (exited !== null || !ready) {
-    if (exited === null) child.kill('SIGTERM')
-    throw new NodeStartFailedError(`the node did not start: ${lastLogError(paths.stderrFile) ?? `see ${paths.stderrFile}`}`)
-  }
-  child.unref()
-  const run = readRunInfo(paths)
-  if (run === null) throw new NodeStartFailedError(`the node started but wrote no ${paths.runFile}`)
-  return run
-}
-
-/** The last "instar: ..." error line the child printed, to show why it failed. */
-function lastLogError(logFile: string): string | null {
-  try {
-    const lines = readFileSync(logFile, 'utf8').trim().split('\n')
-    for (let i = lines.length - 1; i >= 0 && i >= lines.length - 20; i--) {
-      const line = lines[i] ?? ''
-      if (line.startsWith('instar: ')) return line.slice('instar: '.length)
-    }
-  } catch {
-    return null
-  }
-  return null
-}

@@ -54,10 +54,24 @@ export function createOutput(json: boolean, stdout: NodeJS.WritableStream = proc
   }
 }
 
+/**
+ * Messages the CLI gives an error in place of its own, where the command knows better what the
+ * user should do next (a hint made deep down cannot know where the user stands). The error
+ * keeps its class and its code; only the line printed changes.
+ */
+const rewordings = new WeakMap<object, string>()
+
+/** Has `err` reported with `message` instead of its own; returns `err` (to throw). */
+export function rewordError(err: unknown, message: string): unknown {
+  if (err !== null && typeof err === 'object') rewordings.set(err, message)
+  return err
+}
+
 /** Prints an error as one clear line (and as JSON on stdout with --json); returns the exit code. */
 export function reportError(err: unknown, json: boolean, stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): number {
   const code = codeOf(err)
-  const message = err instanceof Error ? err.message : String(err)
+  const reworded = err !== null && typeof err === 'object' ? rewordings.get(err) : undefined
+  const message = reworded ?? (err instanceof Error ? err.message : String(err))
   const line = code === 'INTERNAL' ? `internal error: ${message}` : message
   stderr.write(`instar: ${inline(line)} [${inline(code)}]\n`)
   if (json) stdout.write(`${JSON.stringify({ error: { code, message: line } })}\n`)

@@ -15,6 +15,22 @@ interface PersonJson {
   identities: Array<{ platform: string; value: string }>
 }
 
+/** The limits of POST /memory (api-state-routes.ts), checked here to say what is wrong in the CLI's words. */
+const MEMORY_TEXT_MAX = 20_000
+const MEMORY_TOPIC_MAX = 100
+const MEMORY_TAGS_MAX = 32
+const MEMORY_TAG_MAX = 50
+
+function checkMemoryEntry(text: string, topic: string, tags: string[]): void {
+  if (text.trim() === '') throw new UsageError('nothing to remember: the text is empty (instar memory add "TEXT" --topic T)')
+  if (text.length > MEMORY_TEXT_MAX) throw new UsageError(`the text is ${text.length} characters long; at most ${MEMORY_TEXT_MAX} fit in one entry`)
+  if (topic.trim() === '') throw new UsageError('--topic is empty: give the topic to file it under')
+  if (topic.length > MEMORY_TOPIC_MAX) throw new UsageError(`--topic is ${topic.length} characters long; at most ${MEMORY_TOPIC_MAX}`)
+  if (tags.length > MEMORY_TAGS_MAX) throw new UsageError(`--tags lists ${tags.length} tags; at most ${MEMORY_TAGS_MAX}`)
+  const long = tags.find((t) => t.length > MEMORY_TAG_MAX)
+  if (long !== undefined) throw new UsageError(`the tag "${long.slice(0, 20)}..." is ${long.length} characters long; at most ${MEMORY_TAG_MAX}`)
+}
+
 const api = (flags: CommonOptions) => connectApi(homePaths(resolveHome(flags.home, process.env)))
 
 const describePerson = (p: PersonJson): string =>
@@ -37,6 +53,7 @@ export function registerState(program: Command): void {
       .option('--tags <a,b>', 'comma-separated tags'),
   ).action(async (text: string, flags: CommonOptions & { topic: string; tags?: string }) => {
     const tags = flags.tags === undefined ? [] : flags.tags.split(',').map((t) => t.trim()).filter((t) => t !== '')
+    checkMemoryEntry(text, flags.topic, tags)
     const result = await api(flags).post<{ id: string }>('/memory', { text, topic: flags.topic, tags })
     createOutput(flags.json === true).result(result, () => `remembered (${result.id})`)
   })
@@ -45,6 +62,8 @@ export function registerState(program: Command): void {
     memory.command('search <query>').description('full-text search of the memory').option('--limit <n>', 'at most this many results (1-100, default 10)').option('--topic <topic>', 'only this topic'),
   ).action(async (query: string, flags: CommonOptions & { limit?: string; topic?: string }) => {
     const limit = flags.limit === undefined ? 10 : parseIntOption('--limit', flags.limit, 1, 100)
+    if (query.trim() === '') throw new UsageError('nothing to search for: the query is empty')
+    if (flags.topic !== undefined && flags.topic.trim() === '') throw new UsageError('--topic is empty')
     // POST: a query of up to 20,000 characters does not fit a URL comfortably.
     const body = { q: query, limit, ...(flags.topic === undefined ? {} : { topic: flags.topic }) }
     const result = await api(flags).post<{ results: Array<{ id: string; text: string; topic: string; score: number; snippet: string }> }>('/memory/search', body)

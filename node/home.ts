@@ -62,7 +62,7 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
     throw new HomeAlreadyInitializedError(paths.home, existing.slice(paths.home.length + 1))
   }
   if (existing !== undefined) {
-    warnings.push(`replacing the keys in ${paths.home}: this machine gets a new identity and must pair again`)
+    warnings.push(`replacing the keys in ${paths.home}: this machine gets a new identity and must pair again (its old state.db goes too)`)
   }
 
   const machineName = options.name ?? defaultMachineName()
@@ -108,6 +108,9 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
 
   // Invitations of the old identity could never be used: their secrets derive from the old machine key.
   rmSync(paths.invitations, { force: true })
+  // Nor can the old state: it is sealed with mesh keys this machine no longer holds, and its
+  // roster pins the old mesh's genesis, so that pairing into any mesh would be refused.
+  if (overwrite) for (const file of [paths.stateDb, `${paths.stateDb}-wal`, `${paths.stateDb}-shm`]) rmSync(file, { force: true })
   writeConfig(paths.config, { ...draft, agent })
   writeSecretFile(paths.apiToken, randomBytes(32).toString('hex'))
 

@@ -5,20 +5,34 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { z } from 'zod'
 import { NodeAlreadyRunningError } from './errors.js'
 import type { HomePaths } from './paths.js'
 
-export const runInfoSchema = z.object({
-  pid: z.number().int().positive(),
-  api: z.string().url(),
-  peerId: z.string().min(1),
-  addresses: z.array(z.string()),
-  startedAt: z.number(),
-  version: z.string(),
-})
+export interface RunInfo {
+  pid: number
+  api: string
+  peerId: string
+  addresses: string[]
+  startedAt: number
+  version: string
+}
 
-export type RunInfo = z.infer<typeof runInfoSchema>
+/**
+ * node.json as the CLI reads it, checked by hand rather than by a zod schema: every CLI
+ * command reads this file, and loading zod would cost more than the rest of a command.
+ */
+export function parseRunInfo(value: unknown): RunInfo | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null
+  const v = value as Record<string, unknown>
+  const { pid, api, peerId, addresses, startedAt, version } = v
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return null
+  if (typeof api !== 'string' || !/^http:\/\/127\.0\.0\.1:\d{1,5}$/.test(api)) return null
+  if (typeof peerId !== 'string' || peerId === '') return null
+  if (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string')) return null
+  if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) return null
+  if (typeof version !== 'string') return null
+  return { pid, api, peerId, addresses: addresses as string[], startedAt, version }
+}
 
 /** Whether a process with this pid runs (another user's counts; a zombie does not). */
 export function processAlive(pid: number): boolean {
@@ -112,8 +126,7 @@ export function readRunInfo(paths: HomePaths): RunInfo | null {
     return null
   }
   try {
-    const parsed = runInfoSchema.safeParse(JSON.parse(text))
-    return parsed.success ? parsed.data : null
+    return parseRunInfo(JSON.parse(text))
   } catch {
     return null
   }
