@@ -172,8 +172,16 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
         continue
       }
       const timeoutS = Math.max(0, Math.min(longPollS, Math.floor((left - 50) / 1000)))
+      // Aborted at the lease margin or when the term ends; its listener and timer released at once after.
+      const deadline = new AbortController()
+      const onEnd = (): void => deadline.abort(ctx.signal.reason)
+      ctx.signal.addEventListener('abort', onEnd, { once: true })
+      const timer = clock.setTimeout(() => deadline.abort(new DOMException('the poll reached the lease margin', 'TimeoutError')), left)
       try {
-        const raw = await link.api.getUpdates(channels.offset('telegram'), timeoutS, clock.timeoutSignal(left, { signal: ctx.signal }))
+        const raw = await link.api.getUpdates(channels.offset('telegram'), timeoutS, deadline.signal).finally(() => {
+          timer.cancel()
+          ctx.signal.removeEventListener('abort', onEnd)
+        })
         stats.polls++
         lastPollAt = clock.now()
         failures = 0
