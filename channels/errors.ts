@@ -15,6 +15,7 @@ export type ChannelErrorCode =
   | 'CHANNEL_HANDLER_FAILED'
   | 'CHANNEL_CONVERSATION_NOT_FOUND'
   | 'CHANNEL_PLATFORM_ERROR'
+  | 'CHANNEL_RECORD_UNCONFIRMED'
 
 export class ChannelError extends Error {
   readonly code: ChannelErrorCode
@@ -135,6 +136,17 @@ export class ChannelPlatformError extends ChannelError {
   constructor(status: number, detail: string, options?: { cause?: unknown }) {
     super('CHANNEL_PLATFORM_ERROR', `the platform answered ${status}: ${detail}`, options)
     this.status = status
+  }
+}
+
+/** Inbound records did not reach a majority of voters in time: the offset stays, and the platform hands the updates over again. */
+export class ChannelRecordUnconfirmedError extends ChannelError {
+  readonly holders: number
+  readonly needed: number
+  constructor(holders: number, needed: number) {
+    super('CHANNEL_RECORD_UNCONFIRMED', `inbound records are held by ${holders} of the ${needed} voters needed; the offset is not moved (check "instar mesh status")`)
+    this.holders = holders
+    this.needed = needed
   }
 }
 

@@ -18,6 +18,8 @@ export { createChannelPipeline, DEFAULT_RETENTION_MS } from './pipeline.js'
 export type { ChannelPipeline, ChannelPipelineDeps, ChannelPipelineOptions } from './pipeline.js'
 export type { OutboxStats } from './outbox-sender.js'
 export { replyId } from './dispatcher.js'
+export { createMajorityConfirm } from './majority-confirm.js'
+export type { MajorityConfirmDeps, MajorityConfirmOptions } from './majority-confirm.js'
 export { recordOnlyHandler } from './ports.js'
 export type { Channel, ConversationHandler, HandlerContext, HandlerReply, LeasePort, TermContext } from './ports.js'
 export { createTelegramChannel, TELEGRAM_TOKEN_SECRET } from './telegram-channel.js'
@@ -34,6 +36,7 @@ export {
   ChannelNotConfiguredError,
   ChannelPlatformError,
   ChannelRateLimitedError,
+  ChannelRecordUnconfirmedError,
   ChannelSendRefusedError,
   ChannelTokenInvalidError,
   ChannelTokenMissingError,

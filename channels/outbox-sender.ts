@@ -28,7 +28,11 @@ export interface OutboxSenderDeps {
   clock: Clock
   logger: Logger
   self: string
-  /** Resolves once every write made before the call is committed (documents.committed). */
+  /**
+   * Resolves once every write made before the call is held where the next leader finds it
+   * (majority-confirm.ts; documents.committed where there is no majority to wait for), so that
+   * a `sending` mark is seen by whoever leads next before the platform call is made.
+   */
   committed(): Promise<void>
   stats: OutboxStats
 }

@@ -5,6 +5,7 @@
  * flight. Finished inbox and outbox entries are pruned on every machine (the same deletion,
  * wherever it runs first).
  */
+import { setMaxListeners } from 'node:events'
 import type { ConversationsModel } from '../crdt/index.js'
 import type { Clock, Logger, TimerHandle } from '../runtime/index.js'
 import { startDispatcher, type DispatcherOptions } from './dispatcher.js'
@@ -21,6 +22,8 @@ export interface ChannelPipelineDeps {
   /** This machine's peer id. */
   self: string
   committed(): Promise<void>
+  /** Resolves once writes made so far are held where the next leader finds them (createMajorityConfirm); default committed. */
+  confirmed?: () => Promise<void>
   onHandlerStart?: (messageId: string) => void
 }
 
@@ -67,6 +70,8 @@ export function createChannelPipeline(deps: ChannelPipelineDeps, options: Channe
     if (current?.term === term) return
     stopTerm('a newer term')
     const controller = new AbortController()
+    // Every send, poll and handler of the term listens to it at once: many listeners by design.
+    setMaxListeners(1000, controller.signal)
     if (leaseSignal !== null) {
       if (leaseSignal.aborted) return
       leaseSignal.addEventListener('abort', () => stopTerm('lease signal'), { once: true })
@@ -88,7 +93,7 @@ export function createChannelPipeline(deps: ChannelPipelineDeps, options: Channe
     }
     const channel = (name: string): Channel | undefined => byName.get(name)
     stops.push(startDispatcher({ conversations: deps.conversations, handler: deps.handler, channel, clock, logger, self: deps.self, ...(deps.onHandlerStart === undefined ? {} : { onHandlerStart: deps.onHandlerStart }) }, ctx, options.dispatcher))
-    stops.push(startOutboxSender({ conversations: deps.conversations, channel, clock, logger, self: deps.self, committed: deps.committed, stats }, ctx, options.outbox))
+    stops.push(startOutboxSender({ conversations: deps.conversations, channel, clock, logger, self: deps.self, committed: deps.confirmed ?? deps.committed, stats }, ctx, options.outbox))
   }
 
   const prune = (): void => {

@@ -8,11 +8,10 @@
  * With a lease shorter than two seconds that is 0: a short poll, repeated every
  * shortPollIdleMs while nothing comes.
  *
- * Offsets: updates are recorded (idempotently, by bot id and update_id), the records
- * committed, and only then is the offset in the `channels` document moved past them; Telegram
- * learns it with the next getUpdates. The offset moves once the record is committed on THIS
- * machine: waiting for a majority of voters to hold it (so that a new leader has it even when
- * the old one's disk is gone) is not done yet (`confirmed` is the hook for it).
+ * Offsets: updates are recorded (idempotently, by bot id and update_id), and only once
+ * `confirmed` resolves (the records committed, and in quorum mode held by a majority of the
+ * voters: majority-confirm.ts) is the offset in the `channels` document moved past them;
+ * Telegram learns it with the next getUpdates.
  *
  * 409 (another getUpdates ran at once) is counted and retried with backoff; 5xx and network
  * failures too. 429 on a send waits retry_after, per chat. A malformed update is refused,
@@ -40,7 +39,7 @@ export interface TelegramChannelDeps {
   /** The bot token (from the secrets document), or null while none is set. */
   token(): string | null
   committed(): Promise<void>
-  /** Resolves once the records made so far are held where a new leader will find them; default committed(). */
+  /** Resolves once the records made so far are held where a new leader will find them (createMajorityConfirm); default committed(). */
   confirmed?: () => Promise<void>
   clock: Clock
   logger: Logger
@@ -198,9 +197,15 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
           }
         }
         if (next >= 0) {
-          await confirmed()
-          // Only past what is recorded: the next poll confirms these to Telegram.
-          channels.advanceOffset('telegram', next, ctx.term, clock.now())
+          try {
+            await confirmed()
+            // Only past what is recorded (and held by a majority): the next poll confirms these to Telegram.
+            channels.advanceOffset('telegram', next, ctx.term, clock.now())
+          } catch (err) {
+            // Not moved: Telegram hands the same updates over again, and recording them is idempotent.
+            lastError = { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message ?? String(err), at: clock.now() }
+            logger.warn({ code: lastError.code }, 'inbound records not confirmed; the offset stays')
+          }
         }
         writeHealth(false)
         if (raw.length === 0 && timeoutS === 0) await pause(idleMs)

@@ -1,6 +1,6 @@
 /** The channel pipeline with a Telegram channel (real grammy) on a test node's agent state, stopped when the test ends. */
 import { onTestFinished } from 'vitest'
-import { createChannelPipeline, createTelegramChannel, TELEGRAM_TOKEN_SECRET, type ChannelPipeline, type ConversationHandler, type TelegramChannelOptions } from '../../channels/index.js'
+import { createChannelPipeline, createMajorityConfirm, createTelegramChannel, TELEGRAM_TOKEN_SECRET, type ChannelPipeline, type ConversationHandler, type TelegramChannelOptions } from '../../channels/index.js'
 import type { AgentState } from '../../crdt/index.js'
 import { createSystemClock, silentLogger, type Logger } from '../../runtime/index.js'
 import type { StandIn } from './bot-api-standin.js'
@@ -31,6 +31,14 @@ export function startChannels(node: StatefulNode, handler: ConversationHandler, 
   const logger = options.logger ?? silentLogger
   const self = node.node.mesh.peerId
   const committed = () => state.documents.committed()
+  const mesh = node.node.mesh
+  const confirmed = createMajorityConfirm({
+    committed,
+    clock,
+    mode: () => mesh.leader().mode,
+    voters: () => mesh.status().members + mesh.status().witnesses,
+    syncStatus: () => state.sync.status(),
+  })
   const telegram = createTelegramChannel(
     {
       conversations: state.conversations,
@@ -38,6 +46,7 @@ export function startChannels(node: StatefulNode, handler: ConversationHandler, 
       relationships: state.relationships,
       token: () => (state.secrets.has(TELEGRAM_TOKEN_SECRET) ? state.secrets.get(TELEGRAM_TOKEN_SECRET) : null),
       committed,
+      confirmed,
       clock,
       logger,
       self,
@@ -45,7 +54,7 @@ export function startChannels(node: StatefulNode, handler: ConversationHandler, 
     { shortPollIdleMs: 20, backoffMs: 50, maxBackoffMs: 500, unconfiguredWaitMs: 50, ...options.telegram },
   )
   const pipeline = createChannelPipeline(
-    { conversations: state.conversations, lease: node.node.mesh, channels: [telegram], handler, clock, logger, self, committed },
+    { conversations: state.conversations, lease: node.node.mesh, channels: [telegram], handler, clock, logger, self, committed, confirmed },
     { dispatcher: { retryMs: 50 }, outbox: { retryBaseMs: 50, retryMaxMs: 500 } },
   )
   pipeline.start()
