@@ -82,7 +82,14 @@ export function startOutboxSender(deps: OutboxSenderDeps, ctx: TermContext, opti
       return
     }
     conversations.markSending(item.id, ctx.term, attempt, deps.self, clock.now())
-    await deps.committed()
+    try {
+      await deps.committed()
+    } catch (err) {
+      // Not held by a majority (or not committed): no call is made; tried again later.
+      logger.warn({ code: (err as { code?: string }).code ?? 'INTERNAL', outboxId: item.id }, 'the sending mark is not confirmed; not sending yet')
+      retryLater(item.id, retryBaseMs)
+      return
+    }
     ctx.fence()
     try {
       const { platformId } = await channel.send(item, conversation, ctx)

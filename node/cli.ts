@@ -1,5 +1,6 @@
 /** The `instar` command line: builds the commander program and runs it, mapping errors to exit codes. */
 import { Command, CommanderError } from 'commander'
+import { registerChannels } from './cli-channels.js'
 import { registerInit } from './cli-init.js'
 import { registerMesh } from './cli-mesh.js'
 import { registerNode } from './cli-node.js'
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMesh(program)
   registerState(program)
   registerRelay(program)
+  registerChannels(program)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()
