@@ -49,9 +49,11 @@ export function mapTelegramError(err: unknown, chatId: string | null = null): un
     return new ChannelPlatformError(status, detail, { cause: err })
   }
   if (err instanceof HttpError) {
-    const inner = err.error as { name?: string } | undefined
+    const inner = err.error as { name?: string; code?: unknown; type?: unknown } | undefined
     if (inner?.name === 'AbortError') return err
-    return new ChannelUnreachableError(err.message.slice(0, 300), null, { cause: err })
+    // The inner error's message names the URL, token and all: only its code is kept.
+    const why = typeof inner?.code === 'string' ? inner.code : typeof inner?.type === 'string' ? inner.type : (inner?.name ?? 'unknown')
+    return new ChannelUnreachableError(`${err.message.slice(0, 200)} (${why})`, null, { cause: err })
   }
   return err
 }
@@ -61,8 +63,26 @@ const asInt = (s: string | null): number | undefined => (s === null ? undefined 
 type GrammySignal = Parameters<Api['getMe']>[0]
 const g = (signal: AbortSignal | undefined): GrammySignal => signal as unknown as GrammySignal
 
+/**
+ * Node's own fetch for grammy, rather than the node-fetch it bundles: node-fetch recognises an
+ * abort signal by its class name, which a bundler renames, and then refuses every request.
+ * grammy hands it its abort-controller shim's signal, which is followed here by a standard one.
+ */
+const standardFetch = (input: unknown, init?: { signal?: { aborted: boolean; addEventListener(type: 'abort', fn: () => void, options?: { once: boolean }): void } | null } & Record<string, unknown>): Promise<Response> => {
+  const shim = init?.signal
+  let signal: AbortSignal | undefined
+  if (shim != null) {
+    const controller = new AbortController()
+    if (shim.aborted) controller.abort()
+    else shim.addEventListener('abort', () => controller.abort(), { once: true })
+    signal = controller.signal
+  }
+  const { signal: _ignored, agent: _agent, compress: _compress, ...rest } = init ?? {}
+  return globalThis.fetch(input as string, { ...(rest as RequestInit), ...(signal === undefined ? {} : { signal }) })
+}
+
 export function createTelegramApi(token: string, apiRoot: string): TelegramApi {
-  const api = new Api(token, { apiRoot: apiRoot.replace(/\/+$/, '') })
+  const api = new Api(token, { apiRoot: apiRoot.replace(/\/+$/, ''), fetch: standardFetch as never })
   const call = async <T>(fn: () => Promise<T>, chatId: string | null = null): Promise<T> => {
     try {
       return await fn()
