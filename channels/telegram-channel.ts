@@ -142,6 +142,8 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
     let lastError: { code: string; message: string; at: number } | null = null
     let lastPollAt: number | null = null
     let written = ''
+    // Health is recorded only for a channel that is set up: an unconfigured one writes nothing.
+    let configured = false
     const writeHealth = (force: boolean): void => {
       const state = `${lastError?.code ?? ''}|${stats.conflicts}`
       if (!force && state === written && clock.now() - lastHealthAt < healthEveryMs) return
@@ -160,6 +162,7 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
       try {
         ctx.fence()
         link = connect()
+        configured = true
       } catch (err) {
         if ((err as { code?: string }).code === 'LEASE_TERM_STALE') return
         await pause(unconfiguredWaitMs)
@@ -224,7 +227,7 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
         await pause(wait)
       }
     }
-    writeHealth(true)
+    if (configured) writeHealth(true)
   }
 
   const waitForChat = async (chatId: string, ctx: TermContext): Promise<void> => {
