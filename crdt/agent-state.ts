@@ -11,6 +11,8 @@ import type { MeshKey } from '../identity/index.js'
 import { MeshNotMemberError, type Mesh } from '../mesh/index.js'
 import type { Clock, Logger } from '../runtime/index.js'
 import type { DocumentStorage } from './document-storage.js'
+import { createChannelsModel, type ChannelsModel } from './channels-model.js'
+import { createConversationsModel, type ConversationsModel } from './conversations-model.js'
 import { createDocumentStore } from './document-store.js'
 import { createDocuments, type Documents } from './documents.js'
 import { createJobsModel, type JobsModel } from './jobs-model.js'
@@ -35,6 +37,8 @@ export interface AgentState {
   readonly relationships: RelationshipsModel
   readonly jobs: JobsModel
   readonly secrets: SecretsModel
+  readonly channels: ChannelsModel
+  readonly conversations: ConversationsModel
   readonly sync: SyncEngine
   /** Loads the documents (in slices), then starts sync and the background fill of the search index. */
   start(): Promise<void>
@@ -78,6 +82,8 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
     relationships: createRelationshipsModel(documents.doc('relationships')),
     jobs: createJobsModel(documents.doc('jobs')),
     secrets: createSecretsModel(documents.doc('secrets')),
+    channels: createChannelsModel(documents.doc('channels')),
+    conversations: createConversationsModel(documents.doc('conversations')),
     sync,
     async start() {
       // After a removal rotates the key, re-seal what is on disk so the old key opens nothing.

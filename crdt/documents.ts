@@ -30,6 +30,8 @@ import * as Y from 'yjs'
 import type { Clock, Logger } from '../runtime/index.js'
 import type { DocumentStore, RefusedRow } from './document-store.js'
 import { DocumentsClosedError, StateCommitFailedError, SyncUpdateRejectedError } from './errors.js'
+import { CHANNELS_SCHEMA } from './channels-model.js'
+import { CONVERSATIONS_SCHEMA } from './conversations-model.js'
 import { JOBS_SCHEMA } from './jobs-model.js'
 import { MEMORY_SCHEMA } from './memory-model.js'
 import { RELATIONSHIPS_SCHEMA } from './relationships-model.js'
@@ -38,18 +40,16 @@ import { DOC_NAMES, type DocName } from './sealed-update.js'
 import { SECRETS_SCHEMA } from './secrets-model.js'
 import { announcedUpdates, type QueuedUpdate } from './group-update.js'
 import { encodeSnapshotPieces } from './snapshot-pieces.js'
-import { EMPTY_SCHEMA, type DocumentSchema } from './update-schema.js'
+import type { DocumentSchema } from './update-schema.js'
 
-/**
- * The schema of each document, declared by its model. `channels` has no model yet, so no
- * peer may add anything to it; its model will declare its schema as the others do.
- */
+/** The schema of each document, declared by its model. */
 export const DOC_SCHEMAS: Readonly<Record<DocName, DocumentSchema>> = Object.freeze({
   memory: MEMORY_SCHEMA,
   relationships: RELATIONSHIPS_SCHEMA,
   jobs: JOBS_SCHEMA,
-  channels: EMPTY_SCHEMA,
+  channels: CHANNELS_SCHEMA,
   secrets: SECRETS_SCHEMA,
+  conversations: CONVERSATIONS_SCHEMA,
 })
 
 /** Origin of a transaction that applies a peer's update: carries the peer id. */

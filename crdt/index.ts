@@ -42,6 +42,23 @@ export { MEMORY_SEARCH_LIMITS } from './memory-index.js'
 export type { Person, Platform, PlatformIdentity, RelationshipsModel } from './relationships-model.js'
 export type { JobDefinition, JobRun, JobsModel } from './jobs-model.js'
 export type { SecretsModel } from './secrets-model.js'
+export { createChannelsModel } from './channels-model.js'
+export type { ChannelHealth, ChannelSettings, ChannelsModel } from './channels-model.js'
+export { createConversationsModel } from './conversations-model.js'
+export type {
+  Attachment,
+  Conversation,
+  ConversationChannel,
+  ConversationRef,
+  ConversationsModel,
+  InboundInput,
+  InboxState,
+  Message,
+  OutboxFormat,
+  OutboxItem,
+  OutboxState,
+  StateCounts,
+} from './conversations-model.js'
 export type { DocumentSchema, MapRootSchema } from './update-schema.js'
 export type { SyncUpdateRejectedReason } from './errors.js'
 export {

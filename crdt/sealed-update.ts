@@ -29,9 +29,9 @@ import {
 } from '../identity/index.js'
 import { ModelInputInvalidError, SyncUpdateRejectedError } from './errors.js'
 
-export type DocName = 'memory' | 'relationships' | 'jobs' | 'channels' | 'secrets'
+export type DocName = 'memory' | 'relationships' | 'jobs' | 'channels' | 'secrets' | 'conversations'
 
-export const DOC_NAMES: readonly DocName[] = Object.freeze(['memory', 'relationships', 'jobs', 'channels', 'secrets'])
+export const DOC_NAMES: readonly DocName[] = Object.freeze(['memory', 'relationships', 'jobs', 'channels', 'secrets', 'conversations'])
 
 const DOC_NAME_SET: ReadonlySet<string> = new Set(DOC_NAMES)
 

@@ -8,6 +8,7 @@
  * schema, the daemon with libp2p and Yjs) is imported by those commands when they run.
  */
 import { Command, CommanderError } from 'commander'
+import { registerChannels } from './cli-channels.js'
 import { registerInit } from './cli-init.js'
 import { registerMcp } from './cli-mcp.js'
 import { registerMesh } from './cli-mesh.js'
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerState(program)
   registerMcp(program)
   registerRelay(program)
+  registerChannels(program)
   return program
 }
 

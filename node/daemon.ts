@@ -9,6 +9,8 @@ import { createMesh, MeshNotMemberError, type Mesh, type MeshDeps, type MeshMemb
 import { type Clock } from '../runtime/index.js'
 import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
+import { registerChannelRoutes } from './api-channel-routes.js'
+import { startChannelsRuntime, type ChannelsRuntime } from './channels-runtime.js'
 import { registerFaultRoutes } from './api-fault-routes.js'
 import type { FastifyInstance } from 'fastify'
 import { codeOf } from './errors.js'
@@ -128,6 +130,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   }
 
   let agentState: AgentState | null = null
+  let channelsRuntime: ChannelsRuntime | null = null
   let agentStarted: Promise<void> | null = null
   // The agent's documents need mesh keys: at start for a member, right after joining otherwise.
   const witness = home.config.role === 'witness'
@@ -139,7 +142,12 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
     const created = createAgentState({ mesh, storage: createSqliteDocumentStorage(state), clock, logger })
     agentState = created
     // No entry count here: counting would decode every memory entry, which start leaves to first use.
-    agentStarted = listening.then(() => created.start()).then(() => logger.info({}, 'agent state loaded'))
+    agentStarted = listening
+      .then(() => created.start())
+      .then(() => {
+        logger.info({}, 'agent state loaded')
+        if (stopping === null) channelsRuntime = startChannelsRuntime({ mesh, state: created, clock, logger })
+      })
     return agentStarted
   }
   /** The agent state once loaded: a request made while it loads waits for the load. */
@@ -262,6 +270,8 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
       if (stopping === null) logger.error({ code: codeOf(err), err }, 'the agent state failed to load')
     })
     undo.push(() => {
+      channelsRuntime?.stop()
+      channelsRuntime = null
       agentState?.stop()
       agentState = null
       agentStarted = null
@@ -298,6 +308,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         routes: [
           (fastify) => registerMeshRoutes(fastify, mesh, { afterJoin: startAgentState, syncStatus: () => agentState?.sync.status() ?? {} }),
           (fastify) => registerStateRoutes(fastify, { state: requireAgentState, selfPeerId: () => mesh.peerId, now: () => clock.now() }),
+          (fastify) => registerChannelRoutes(fastify, { state: requireAgentState, selfPeerId: () => mesh.peerId, now: () => clock.now() }),
           ...(options.faultHooks === true ? [(fastify: FastifyInstance) => registerFaultRoutes(fastify, mesh)] : []),
         ],
       },

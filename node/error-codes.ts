@@ -4,12 +4,14 @@
  * not compile until it has a status and an exit code here (and a line in the README, which a
  * test reads). Codes are matched whole, never by prefix.
  */
+import type { ChannelErrorCode } from '../channels/index.js'
 import type { CrdtErrorCode } from '../crdt/index.js'
+import type { SessionErrorCode } from '../sessions/index.js'
 import type { IdentityErrorCode } from '../identity/index.js'
 import type { MeshErrorCode } from '../mesh/index.js'
 import type { NodeErrorCode } from './errors.js'
 
-export type ErrorCode = IdentityErrorCode | MeshErrorCode | CrdtErrorCode | NodeErrorCode
+export type ErrorCode = IdentityErrorCode | MeshErrorCode | CrdtErrorCode | ChannelErrorCode | SessionErrorCode | NodeErrorCode
 
 const BAD_REQUEST = 400
 const UNAUTHORIZED = 401
@@ -127,6 +129,29 @@ const STATUS: Record<ErrorCode, readonly [http: number, exit: number]> = {
   API_BAD_REQUEST: [BAD_REQUEST, MISUSED],
   API_UNAUTHORIZED: [UNAUTHORIZED, FAILED],
   API_NOT_FOUND: [NOT_FOUND, FAILED],
+  // channels
+  CHANNEL_TOKEN_INVALID: [BAD_REQUEST, FAILED],
+  CHANNEL_TOKEN_MISSING: [BAD_REQUEST, MISUSED],
+  CHANNEL_WEBHOOK_ACTIVE: [CONFLICT, FAILED],
+  CHANNEL_NOT_CONFIGURED: [NOT_FOUND, FAILED],
+  CHANNEL_UNKNOWN: [BAD_REQUEST, MISUSED],
+  CHANNEL_UNREACHABLE: [BAD_GATEWAY, FAILED],
+  CHANNEL_CONFLICT: [CONFLICT, FAILED],
+  CHANNEL_RATE_LIMITED: [BAD_GATEWAY, FAILED],
+  CHANNEL_SEND_REFUSED: [BAD_GATEWAY, FAILED],
+  CHANNEL_UPDATE_MALFORMED: [BAD_GATEWAY, FAILED],
+  CHANNEL_HANDLER_FAILED: [INTERNAL, FAILED],
+  CHANNEL_CONVERSATION_NOT_FOUND: [NOT_FOUND, FAILED],
+  CHANNEL_PLATFORM_ERROR: [BAD_GATEWAY, FAILED],
+  CHANNEL_RECORD_UNCONFIRMED: [BAD_GATEWAY, FAILED],
+  // sessions
+  SESSION_NOT_INSTALLED: [INTERNAL, FAILED],
+  SESSION_NOT_LOGGED_IN: [INTERNAL, FAILED],
+  SESSION_USAGE_LIMIT: [BAD_GATEWAY, FAILED],
+  SESSION_TIMEOUT: [INTERNAL, FAILED],
+  SESSION_CRASHED: [INTERNAL, FAILED],
+  SESSION_CANCELLED: [CONFLICT, FAILED],
+  SESSION_RUNNER_STOPPED: [CONFLICT, FAILED],
   USAGE: [BAD_REQUEST, MISUSED],
   INTERNAL: [INTERNAL, FAILED],
 }

@@ -9,6 +9,17 @@ export type SessionErrorCode =
   | 'SESSION_CANCELLED'
   | 'SESSION_RUNNER_STOPPED'
 
+/** The same codes as a list, for the exhaustive code map in node/. */
+export const SESSION_ERROR_CODES = [
+  'SESSION_NOT_INSTALLED',
+  'SESSION_NOT_LOGGED_IN',
+  'SESSION_USAGE_LIMIT',
+  'SESSION_TIMEOUT',
+  'SESSION_CRASHED',
+  'SESSION_CANCELLED',
+  'SESSION_RUNNER_STOPPED',
+] as const satisfies readonly SessionErrorCode[]
+
 export class SessionError extends Error {
   readonly code: SessionErrorCode
   /** The Claude session id, once the process announced one. */

@@ -30,3 +30,4 @@ export {
   SessionUsageLimitError,
 } from './errors.js'
 export type { SessionErrorCode } from './errors.js'
+export { SESSION_ERROR_CODES } from './errors.js'

@@ -43,8 +43,8 @@ function rejection(fn: () => unknown): SyncUpdateRejectedError {
 }
 
 describe('sealed update', () => {
-  it('knows exactly the five document names', () => {
-    expect([...DOC_NAMES].sort()).toEqual(['channels', 'jobs', 'memory', 'relationships', 'secrets'])
+  it('knows exactly the six document names', () => {
+    expect([...DOC_NAMES].sort()).toEqual(['channels', 'conversations', 'jobs', 'memory', 'relationships', 'secrets'])
     for (const name of DOC_NAMES) expect(isDocName(name)).toBe(true)
     for (const name of ['roster', 'Memory', '', 'memory|x', '__proto__']) expect(isDocName(name)).toBe(false)
   })

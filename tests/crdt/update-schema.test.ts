@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DOC_SCHEMAS } from '../../crdt/documents.js'
 import { SyncUpdateRejectedError } from '../../crdt/errors.js'
+import { createChannelsModel } from '../../crdt/channels-model.js'
+import { createConversationsModel } from '../../crdt/conversations-model.js'
 import { createJobsModel } from '../../crdt/jobs-model.js'
 import { MEMORY_SCHEMA, createMemoryModel } from '../../crdt/memory-model.js'
 import { createRelationshipsModel } from '../../crdt/relationships-model.js'
@@ -239,13 +241,30 @@ describe('shapes no model writes are refused as schema', () => {
     }))).toBe('schema')
   })
 
-  it('refuses anything added to the channels document, which has no model yet', async () => {
-    expect(await reasonOf(new Y.Doc(), DOC_SCHEMAS.channels, change(null, (d) => d.getMap('offsets').set('telegram', 1)))).toBe('schema')
+  it("accepts the channels and conversations models' writes, and refuses a root they do not have", async () => {
+    const p = pair()
+    const channels = createChannelsModel(p.a)
+    channels.configure({ channel: 'telegram', apiRoot: 'http://127.0.0.1:1', owner: '42', botId: '7', botUsername: 'kira_bot', addedAt: NOW })
+    channels.advanceOffset('telegram', 10, 3, NOW)
+    channels.setAllowed('telegram', '42', true, NOW)
+    createChannelsModel(p.b).setAllowed('telegram', '43', false, NOW)
+    await expectAllAccepted('channels', p)
+    const q = pair()
+    const conv = createConversationsModel(q.a)
+    conv.ensureConversation({ id: 'telegram:42', channel: 'telegram', ref: { chatId: '42', topicId: null }, title: 'Ada', personId: null }, NOW)
+    conv.recordInbound({ id: 'telegram:7:1', conversationId: 'telegram:42', platformId: '1', personId: null, text: 'hi', at: NOW })
+    conv.markHandled('telegram:7:1', 3, 'laptop', NOW + 1)
+    conv.enqueue({ id: 'reply:telegram:7:1', conversationId: 'telegram:42', text: 'hello', by: 'laptop' }, NOW + 1)
+    conv.markSending('reply:telegram:7:1', 3, 1, 'laptop', NOW + 2)
+    conv.markSent('reply:telegram:7:1', '2', 3, NOW + 3)
+    conv.prune(NOW + 10, 1)
+    await expectAllAccepted('conversations', q)
+    expect(await reasonOf(new Y.Doc(), DOC_SCHEMAS.channels, change(null, (d) => d.getMap('elsewhere').set('telegram', 1)))).toBe('schema')
   })
 })
 
 describe('every root of every schema refuses what it does not hold', () => {
-  for (const doc of ['memory', 'relationships', 'jobs', 'secrets'] as const) {
+  for (const doc of ['memory', 'relationships', 'jobs', 'secrets', 'channels', 'conversations'] as const) {
     for (const [root, spec] of Object.entries(DOC_SCHEMAS[doc].roots)) {
       it(`${doc}/${root}: a key over ${spec.maxKeyLength}, a sequence insert, text, and the wrong kind of value`, async () => {
         const schema = DOC_SCHEMAS[doc]

@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { CHANNEL_ERROR_CODES } from '../../channels/index.js'
 import { CRDT_ERROR_CODES } from '../../crdt/index.js'
+import { SESSION_ERROR_CODES } from '../../sessions/index.js'
 import { IDENTITY_ERROR_CODES } from '../../identity/index.js'
 import { MESH_ERROR_CODES } from '../../mesh/index.js'
 import { allErrorCodes, exitCodeFor, httpStatusFor } from '../../node/error-codes.js'
@@ -12,6 +14,8 @@ const unions: Record<string, readonly string[]> = {
   identity: IDENTITY_ERROR_CODES,
   mesh: MESH_ERROR_CODES,
   crdt: CRDT_ERROR_CODES,
+  channels: CHANNEL_ERROR_CODES,
+  sessions: SESSION_ERROR_CODES,
   node: NODE_ERROR_CODES,
 }
 const every = Object.values(unions).flat()
