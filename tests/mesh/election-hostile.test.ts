@@ -50,9 +50,9 @@ function node(options: { store?: TermStore; voters?: Voter[] } = {}) {
 
 const leaderOnly: Array<[string, (term: number) => ElectionMessage]> = [
   ['heartbeat', (term) => ({ type: 'heartbeat', term, round: 1 })],
-  ['request-vote', (term) => ({ type: 'request-vote', term, priority: 0, transfer: false })],
-  ['request-vote with transfer', (term) => ({ type: 'request-vote', term, priority: 0, transfer: true })],
-  ['pre-vote', (term) => ({ type: 'pre-vote', term, priority: 0 })],
+  ['request-vote', (term) => ({ type: 'request-vote', term, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })],
+  ['request-vote with transfer', (term) => ({ type: 'request-vote', term, priority: 0, transfer: true, config: { stamp: 0, epoch: 0 } })],
+  ['pre-vote', (term) => ({ type: 'pre-vote', term, priority: 0, config: { stamp: 0, epoch: 0 } })],
   ['timeout-now', (term) => ({ type: 'timeout-now', term })],
 ]
 
@@ -79,7 +79,7 @@ describe('a witness never leads', () => {
   it.each([
     ['vote', (term: number): ElectionMessage => ({ type: 'vote', term, granted: false })],
     ['pre-vote-reply', (term: number): ElectionMessage => ({ type: 'pre-vote-reply', term, granted: false })],
-    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0 })],
+    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0, config: { stamp: 0, epoch: 0 } })],
   ])('lets a %s from the witness raise the term by one at most, so it cannot exhaust the terms', (_name, make) => {
     const n = node()
     n.election.start()
@@ -128,7 +128,7 @@ describe('a witness never leads', () => {
     expect(n.take('request-vote').map((s) => s.to)).toEqual(['b', 'w'])
     n.election.receive('w', { type: 'vote', term: 1, granted: true })
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
-    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(acquired).toEqual([1])
     expect(n.election.refusals()).toEqual({})
   })
@@ -171,9 +171,9 @@ describe('a term at the bound', () => {
     const n = node({ store: memoryTermStore({ term: MAX_TERM - 1, votedFor: null }) })
     n.election.start()
     n.clock.advance(1500)
-    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false })
+    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(n.take('vote').map((s) => s.message)).toEqual([{ type: 'vote', term: MAX_TERM, granted: true }])
-    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false })
+    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(n.take('vote').map((s) => s.message)).toEqual([{ type: 'vote', term: MAX_TERM, granted: true }])
   })
 
@@ -273,20 +273,20 @@ describe('terms a hostile voter sends (the hostile fuzzer, tests/hostile/fuzz.te
     const far = 3 * 2 ** 16 + 5
     for (let round = 1; round <= 4; round++) n.election.receive('b', { type: 'heartbeat', term: far, round })
     expect(n.election.info()).toMatchObject({ term: far, leader: 'b' })
-    expect(n.take('heartbeat-reply').at(-1)?.message).toEqual({ type: 'heartbeat-reply', term: far, round: 4, ok: true, priority: 0 })
+    expect(n.take('heartbeat-reply').at(-1)?.message).toEqual({ type: 'heartbeat-reply', term: far, round: 4, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
   })
 
   it.each([
     ['vote', (term: number): ElectionMessage => ({ type: 'vote', term, granted: false })],
     ['pre-vote-reply', (term: number): ElectionMessage => ({ type: 'pre-vote-reply', term, granted: false })],
-    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0 })],
+    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0, config: { stamp: 0, epoch: 0 } })],
   ])('keeps a leader leading when the witness answers with a %s in a higher term, and logs ELECTION_WITNESS_TERM_REFUSED', (_name, make) => {
     const n = node()
     n.election.start()
     n.clock.advance(1500)
     n.election.receive('w', { type: 'pre-vote-reply', term: 1, granted: true })
     n.election.receive('w', { type: 'vote', term: 1, granted: true })
-    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
     for (let i = 0; i < 5; i++) n.election.receive('w', make(2 + i))
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
@@ -304,6 +304,6 @@ describe('terms a hostile voter sends (the hostile fuzzer, tests/hostile/fuzz.te
     n.take()
     n.election.receive('b', { type: 'heartbeat', term: 1, round: 2 })
     expect(n.election.info()).toMatchObject({ term: 1, leader: 'b' })
-    expect(n.take('heartbeat-reply').map((s) => s.message)).toEqual([{ type: 'heartbeat-reply', term: 1, round: 2, ok: true, priority: 0 }])
+    expect(n.take('heartbeat-reply').map((s) => s.message)).toEqual([{ type: 'heartbeat-reply', term: 1, round: 2, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } }])
   })
 })
