@@ -269,7 +269,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     if (stored.problem !== null) {
       const err = new ElectionConfigRepairedError(stored.problem)
       logger.warn({ code: err.code, problem: stored.problem }, err.message)
-      deps.store.save({ term, votedFor })
+      deps.store.save({ term, votedFor, config: null })
     }
     config = stored.config
   }
@@ -381,16 +381,17 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
    * or, left out of the configuration, hand over (voters.ts C2, C5).
    */
   function advanceConfig(): void {
-    if (role !== 'leader' || !isMajority(configAcks)) return
+    if (role !== 'leader') return
     const c = current()
-    if (c.next === null && !canStand()) return transferTo(rankPeers(() => true)[0], 'not a voter')
-    const next = c.next === null ? proposedChange(c, deps.voters()) : null
-    if ((c.next === null && next === null) || c.epoch >= MAX_EPOCH) return
+    const next = c.next === null && canStand() ? proposedChange(c, deps.voters()) : null
     // The no-op of C3: before it finishes an older term's change or proposes one, a leader gets
     // its configuration restamped with its own term to a majority.
-    if (c.stamp !== term) return setConfig({ ...c, stamp: term })
+    if (c.stamp !== term && (c.next !== null || next !== null)) return setConfig({ ...c, stamp: term })
+    if (!isMajority(configAcks)) return
+    if (c.next === null && !canStand()) return transferTo(rankPeers(() => true)[0], 'not a voter')
+    if (c.epoch >= MAX_EPOCH) return
     if (c.next !== null) return setConfig({ stamp: term, epoch: c.epoch + 1, voters: c.next, next: null })
-    setConfig({ stamp: term, epoch: c.epoch + 1, voters: c.voters, next })
+    if (next !== null) setConfig({ stamp: term, epoch: c.epoch + 1, voters: c.voters, next })
   }
 
   /** The leader gives up when its lease (or, before the first one, its first chance of one) has passed. */
@@ -406,6 +407,9 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   }
 
   function sendRound(): void {
+    // The roster tells no one it changed: look each round (a solo leader commits at once), and
+    // before the heartbeats, so that they carry the step taken.
+    advanceConfig()
     if (role !== 'leader') return
     const now = clock.now()
     const leaderTerm = term
@@ -419,8 +423,6 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     const carrying: ElectionMessage = { ...heartbeat, configuration: { stamp: c.stamp, epoch: c.epoch, voters: c.voters, next: c.next } }
     for (const peerId of audience()) deps.send(peerId, configAcks.has(peerId) ? heartbeat : carrying)
     if (role === 'leader' && term === leaderTerm && isMajority(sent.acks)) renew(sent.sentAt)
-    // The roster tells no one it changed: look each round (a solo leader commits at once).
-    advanceConfig()
   }
 
   function renew(sentAt: number): void {
