@@ -24,7 +24,9 @@ export function createSqliteTermStore(state: StateDb): TermStore & { repairs(): 
   })
   const readConfig = (): unknown => {
     const text = state.getMeta(CONFIG_KEY)
-    if (text === undefined || text === null || text === '') return undefined
+    // Never written (a store from before configurations): undefined; written as none: null.
+    if (text === undefined) return undefined
+    if (text === '') return null
     try {
       return JSON.parse(text) as unknown
     } catch {

@@ -153,6 +153,8 @@ export interface Election {
 }
 
 const MAX_WIRE_PRIORITY = 0xffff
+/** A joiner's configuration before a leader's reaches it: it counts nothing and never stands (C4). */
+const NO_CONFIG: VoterConfig = { stamp: 0, epoch: 0, voters: [], next: null }
 /** The most one member's message raises our term (honest elections move it by one at a time). */
 const MAX_TERM_STEP = 2 ** 16
 /** What only a leader or a candidate sends: refused from a voter that cannot lead. */
@@ -191,6 +193,8 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   let votedFor: string | null = null
   /** The voter configuration held, or null before this node has heard a leader (voters.ts, C4). */
   let config: VoterConfig | null = null
+  /** With no configuration: whether the store never had one (a genesis member: count the roster) or a joiner's none. */
+  let genesis = true
   /** The term ELECTION_TERM_EXHAUSTED was last logged for, so it is said once, not on every timeout. */
   let exhaustedLoggedAt = -1
   // Read at once, so info() shows the stored term before start().
@@ -221,7 +225,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   /** Leader state: who has replied holding exactly this node's configuration (itself included). */
   let configAcks = new Set<string>()
 
-  const current = (): VoterConfig => config ?? bootConfig(deps.voters())
+  const current = (): VoterConfig => config ?? (genesis ? bootConfig(deps.voters()) : NO_CONFIG)
   const myConfigId = (): ConfigId => configId(current())
   const rosterVoterOf = (peerId: string): Voter | undefined => deps.voters().find((v) => v.peerId === peerId)
   const priorityOf = (peerId: string): number => rosterVoterOf(peerId)?.priority ?? 0
@@ -272,6 +276,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
       deps.store.save({ term, votedFor, config: null })
     }
     config = stored.config
+    genesis = loaded.config === undefined
   }
 
   /**
@@ -292,7 +297,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   /** Durable before anything that depends on it is sent (I1). */
   function persist(nextTerm: number, nextVote: string | null): void {
     if (nextTerm < term) throw new RangeError(`term may not go back from ${term} to ${nextTerm}`)
-    deps.store.save({ term: nextTerm, votedFor: nextVote, ...(config === null ? {} : { config }) })
+    deps.store.save({ term: nextTerm, votedFor: nextVote, ...storedConfig() })
     term = nextTerm
     votedFor = nextVote
   }
@@ -355,7 +360,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     rounds = new Map()
     peers = new Map()
     logger.info({ term, mode: electionMode(current().voters) }, 'elected leader')
-    // A node that held none counted its roster: from now on that is the configuration (C4).
+    // A genesis member that held none counted its roster: from now on that is the configuration (C4).
     if (config === null) setConfig({ ...current(), stamp: term })
     else configAcks = new Set([self])
     heartbeatTimer = clock.setInterval(sendRound, heartbeatMs)
@@ -372,7 +377,12 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   }
 
   function save(): void {
-    deps.store.save({ term, votedFor, ...(config === null ? {} : { config }) })
+    deps.store.save({ term, votedFor, ...storedConfig() })
+  }
+
+  /** What is stored of the configuration: nothing for a genesis member without one, so it stays one. */
+  function storedConfig(): { config?: VoterConfig | null } {
+    return config === null && genesis ? {} : { config }
   }
 
   /**
@@ -715,7 +725,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
         leader: role === 'leader' ? self : leader,
         term,
         leaseExpiresAt: role === 'leader' ? lease : null,
-        mode: electionMode(current().voters),
+        mode: electionMode(current().voters.length > 0 ? current().voters : deps.voters()),
         self,
         role,
       }

@@ -50,9 +50,15 @@
  *     and a node still on C_old cannot win against a committed C_old,new. A new leader must
  *     get its own stamp to a majority before it proposes (C2), so an uncommitted change of an
  *     older term is either carried on by it or overruled everywhere it could matter.
- *  C4 A node that never heard a leader holds no configuration (stamp 0): it counts its roster's
- *     voters, as before this rule. Any configuration a leader made outranks it, so such a node
- *     wins no vote from a node that has heard a leader.
+ *  C4 A node that holds no configuration is one of two kinds. A member of the mesh's first
+ *     roster (a founder, or a member from before voter configurations, whose store never held
+ *     one) counts its roster's voters until it leads or hears a leader; every member of that
+ *     roster counts the same. A machine that joined (pairing stores an explicit none) counts
+ *     nothing and never stands until a leader's configuration reaches it, as a new server in
+ *     Raft starts with an empty configuration: otherwise newcomers whose roster no longer
+ *     lists the old members (removed after the pairing) could elect one of themselves, with
+ *     no voter in common with the old members' configuration. Any configuration a leader made
+ *     outranks stamp 0, so such a node wins no vote from a node that has heard a leader.
  *  C5 A leader that its committed configuration leaves out hands over and steps down; a
  *     removed machine's messages are refused by the gater anyway.
  *
@@ -144,7 +150,7 @@ export function proposedChange(c: VoterConfig, target: ReadonlyArray<{ peerId: s
   return next
 }
 
-/** A configuration as stored beside the term, or why it cannot be used. */
+/** A configuration as stored beside the term (undefined: never stored; null: none), or why it cannot be used. */
 export function parseStoredConfig(stored: unknown): { config: VoterConfig | null; problem: string | null } {
   if (stored === undefined || stored === null) return { config: null, problem: null }
   const c = stored as Partial<VoterConfig>

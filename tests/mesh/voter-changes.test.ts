@@ -88,7 +88,16 @@ describe('a node counts its voter configuration, not its roster', () => {
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 2, mode: 'quorum' })
   })
 
-  it('counts its roster while it holds no configuration (never heard a leader), as before voter changes', () => {
+  it('never stands while it holds an explicit none (a machine that just paired), whatever its roster says', () => {
+    const n = node('d', rosterOf('c', 'd', 'e'), null)
+    n.store.save({ term: 0, votedFor: null, config: null } as never)
+    n.election.start()
+    n.clock.advance(10_000)
+    expect(n.take('pre-vote')).toEqual([])
+    expect(n.election.info().role).toBe('follower')
+  })
+
+  it('counts its roster while its store never held a configuration (a genesis member), as before voter changes', () => {
     const n = node('a', rosterOf('a', 'b', 'c', 'd'), null)
     n.election.start()
     n.clock.advance(1500)
@@ -278,15 +287,14 @@ describe('a leader changes the voters one change at a time, by joint consensus',
 })
 
 describe('a stored configuration', () => {
-  it('that cannot be used is dropped with ELECTION_CONFIG_REPAIRED, and the node counts its roster', () => {
+  it('that cannot be used is dropped with ELECTION_CONFIG_REPAIRED: the node then counts nothing until a leader sends one', () => {
     const n = node('a', rosterOf('a', 'b', 'c'), { stamp: 1, epoch: 0, voters: [], next: null } as VoterConfig, 1)
     n.election.start()
     expect(n.logger.codes()).toContain('ELECTION_CONFIG_REPAIRED')
     expect(n.stored()).toBeNull()
-    n.clock.advance(1500)
-    expect(n.take('pre-vote').map((s) => s.message)).toEqual([
-      { type: 'pre-vote', term: 2, priority: 0, config: id(0, 0) },
-      { type: 'pre-vote', term: 2, priority: 0, config: id(0, 0) },
-    ])
+    n.clock.advance(10_000)
+    expect(n.take('pre-vote')).toEqual([])
+    n.election.receive('b', { type: 'heartbeat', term: 2, round: 1, configuration: { stamp: 2, epoch: 0, voters: machines('a', 'b', 'c'), next: null } })
+    expect(n.stored()).toEqual({ stamp: 2, epoch: 0, voters: machines('a', 'b', 'c'), next: null })
   })
 })
