@@ -307,3 +307,44 @@ describe('terms a hostile voter sends (the hostile fuzzer, tests/hostile/fuzz.te
     expect(n.take('heartbeat-reply').map((s) => s.message)).toEqual([{ type: 'heartbeat-reply', term: 1, round: 2, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } }])
   })
 })
+
+describe('voter configurations a hostile voter sends', () => {
+  const abw = { voters: [{ peerId: 'a', canLead: true }, { peerId: 'b', canLead: true }, { peerId: 'w', canLead: false }], next: null }
+  const stored = (n: ReturnType<typeof node>): unknown => (n.store.load() as { config?: unknown }).config
+
+  it('refuses a witness\'s heartbeat that carries a configuration, before it reads it, with ELECTION_WITNESS_CANNOT_LEAD', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('w', { type: 'heartbeat', term: 5, round: 1, configuration: { stamp: 5, epoch: 9, voters: [{ peerId: 'w', canLead: true }], next: null } })
+    expect(n.election.refusals()).toMatchObject({ ELECTION_WITNESS_CANNOT_LEAD: 1 })
+    expect(stored(n)).toBeUndefined()
+    expect(n.election.info().term).toBe(0)
+  })
+
+  it('takes no configuration from a member\'s heartbeat whose term had to be lowered below the configuration\'s stamp', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('b', { type: 'heartbeat', term: MAX_TERM, round: 1, configuration: { stamp: MAX_TERM, epoch: 0xffff_ffff, ...abw } })
+    expect(n.election.info()).toMatchObject({ term: 2 ** 16, leader: 'b' })
+    expect(stored(n)).toBeUndefined()
+    // Its reply carries what it holds, with a stamp no higher than its term: it encodes.
+    expect(n.take('heartbeat-reply').at(-1)?.message).toMatchObject({ term: 2 ** 16, config: { stamp: 0, epoch: 0 } })
+  })
+
+  it('takes a configuration whose stamp is within the lowered term, as sent', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('b', { type: 'heartbeat', term: MAX_TERM, round: 1, configuration: { stamp: 7, epoch: 3, ...abw } })
+    expect(stored(n)).toEqual({ stamp: 7, epoch: 3, ...abw })
+    expect(n.take('heartbeat-reply').at(-1)?.message).toMatchObject({ term: 2 ** 16, config: { stamp: 7, epoch: 3 } })
+  })
+
+  it('lowers the stamp of a vote request whose term it lowers, so the request is no newer than its term allows', () => {
+    const n = node()
+    n.election.start()
+    n.clock.advance(1100)
+    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false, config: { stamp: MAX_TERM, epoch: 0xffff_ffff } })
+    expect(n.take('vote').map((s) => s.message)).toEqual([{ type: 'vote', term: 2 ** 16, granted: true }])
+    expect(n.store.load()).toMatchObject({ term: 2 ** 16, votedFor: 'b' })
+  })
+})
