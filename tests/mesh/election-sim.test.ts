@@ -47,7 +47,7 @@ const allowed = (machines: number, witnesses: number): boolean => machines >= 3 
 
 /**
  * A removed machine stops answering at once (the gater), as if it died. So, as with deaths, a
- * removal is made only if every voter configuration a live member holds keeps a majority of
+ * removal is made only if every voter configuration a member holds keeps a majority of
  * voters still in the roster: removing two of four voters before the first change is through
  * leaves a mesh with no quorum, in any consensus (etcd's strict reconfiguration check refuses
  * such a removal; `mesh remove` does not check it yet).
@@ -58,6 +58,10 @@ function keepsQuorum(c: Cluster, victim: string): boolean {
     // Dead members count too: they come back with what they held.
     if (gone.has(id)) return true
     const held = (c.store(id).load() as { config?: { voters: ConfigVoter[]; next: ConfigVoter[] | null } | null }).config
+    // And one removal at a time, once the last change has settled: every member has synced the
+    // roster and none holds a change under way (a leader with a stale roster could otherwise
+    // bring a removed machine back into a configuration, and count on it).
+    if (!c.rosterSynced(id) || (held !== undefined && held !== null && held.next !== null)) return false
     if (held === undefined || held === null) return true
     return [held.voters, ...(held.next === null ? [] : [held.next])].every((list) => list.filter((v) => !gone.has(v.peerId)).length >= majorityOf(list))
   })

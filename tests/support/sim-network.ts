@@ -344,6 +344,8 @@ export function createCluster(options: ClusterOptions) {
       for (const [id, known] of views) if (known < events_.length && random() < p) views.set(id, random() < 0.5 ? known + 1 : events_.length)
     },
     rosterVoters: rosterVotersOf,
+    /** Whether `id` has synced every roster event made so far. */
+    rosterSynced: (id: string): boolean => view(id) === events_.length,
     removedIn,
     start: startNode,
     election: (id: string): Election => {
