@@ -233,7 +233,7 @@ describe('election under random faults', () => {
     ['3 nodes, with membership changes', machines(3), 3, true],
     ['5 nodes with priorities, with membership changes', machines(5, true), 4, true],
     ['2 machines and a witness, with membership changes', [...machines(2), { id: 'w', canLead: false }], 5, true],
-  ])('keeps leases exclusive and recovers after every heal (%s)', (_name, members, offset, changes) => {
+  ])('keeps leases exclusive and recovers after every heal (%s)', { timeout: 60_000 + RUNS * 1000 }, (_name, members, offset, changes) => {
     for (let run = 0; run < RUNS; run++) {
       const seed = (baseSeed + run * 6 + offset) >>> 0
       const { failures, log, heals } = simulate(members, seed, changes)
