@@ -10,6 +10,7 @@ export type ElectionErrorCode =
   | 'ELECTION_TERM_EXHAUSTED'
   | 'ELECTION_TERM_REPAIRED'
   | 'ELECTION_DELIVERY_FAILED'
+  | 'ELECTION_CONFIG_REPAIRED'
 
 /**
  * An action fenced by `term` may not run: this node does not lead in that term, or its lease
@@ -82,5 +83,18 @@ export class ElectionDeliveryFailedError extends MeshError {
   constructor(peerId: string, options?: { cause?: unknown }) {
     super('ELECTION_DELIVERY_FAILED', `an election message from ${peerId} could not be handled`, options)
     this.peerId = peerId
+  }
+}
+
+/**
+ * The voter configuration stored beside the term could not be used (corrupt, or out of the
+ * protocol's bounds). It is dropped: the node counts its roster's voters, as one that never
+ * heard a leader, until a leader sends it the configuration again (see voters.ts, C4).
+ */
+export class ElectionConfigRepairedError extends MeshError {
+  readonly problem: string
+  constructor(problem: string) {
+    super('ELECTION_CONFIG_REPAIRED', `the stored voter configuration was unusable (${problem}): dropped until a leader sends it again`)
+    this.problem = problem
   }
 }

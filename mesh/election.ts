@@ -6,8 +6,10 @@
  * Safety argument (quorum and witness modes), the invariants the code below keeps:
  *
  *  I1 One leader per term. A node votes at most once per term (votedFor), and persists the
- *     vote before it answers; a candidate needs a majority of the current voters; two
- *     majorities intersect. Terms only grow on each node, across restarts (TermStore).
+ *     vote before it answers; a candidate needs a majority of the voters of its configuration;
+ *     two majorities intersect, across a voter change too (voters.ts, C1 to C5: joint
+ *     consensus, one change at a time, a voter refuses a candidate whose configuration is
+ *     older than its own). Terms only grow on each node, across restarts (TermStore).
  *  I2 Lease. A leader dates each heartbeat round by when it was SENT (t, its clock). Once a
  *     majority (itself included) acknowledged round r, lease = max(lease, t + minTimeout -
  *     maxDrift). It steps down (lease:lost) at the first moment now >= lease without renewal;
@@ -46,20 +48,35 @@
  * Terms are bounded by MAX_TERM (2^48 - 1) at decoding, so term + 1 is always exact; a node
  * whose term has reached MAX_TERM does not stand (ELECTION_TERM_EXHAUSTED), and nothing here
  * throws on any message a peer can send. A stored term out of range is repaired at start
- * (ELECTION_TERM_REPAIRED, see term-store.ts).
+ * (ELECTION_TERM_REPAIRED, see term-store.ts). A heartbeat whose term the step above had to
+ * lower below the stamp of the configuration it carries loses that configuration (a stamp is
+ * never above its message's term).
  */
 // One state machine whose safety argument is the comment above: it stays in one file, past
 // the 400 lines the style guide asks a reason for.
 import type { Clock, TimerHandle } from '../runtime/index.js'
 import type { Logger } from '../runtime/index.js'
-import { MAX_TERM, isElectionTerm, type ElectionMessage } from './election-protocol.js'
-import { ElectionFrameMalformedError, ElectionTermExhaustedError, ElectionWitnessCannotLeadError, ElectionWitnessTermRefusedError, LeaseTermStaleError } from './election-errors.js'
+import { MAX_EPOCH, MAX_TERM, isElectionTerm, type ConfigId, type ElectionMessage } from './election-protocol.js'
+import { ElectionConfigRepairedError, ElectionFrameMalformedError, ElectionTermExhaustedError, ElectionWitnessCannotLeadError, ElectionWitnessTermRefusedError, LeaseTermStaleError } from './election-errors.js'
 import { createRefusalLog, type RefusalLog } from './refusal-log.js'
 import { checkStoredTerm } from './term-store.js'
+import {
+  bootConfig,
+  compareConfigIds,
+  configId,
+  configMembers,
+  configVoter,
+  electionMode,
+  isConfigMajority,
+  parseStoredConfig,
+  proposedChange,
+  type ElectionMode,
+  type VoterConfig,
+} from './voters.js'
 
 export type { ElectionMessage } from './election-protocol.js'
+export { electionMode, majorityOf, type ElectionMode, type VoterConfig } from './voters.js'
 
-export type ElectionMode = 'solo' | 'quorum' | 'witness' | 'preferred-primary'
 export type ElectionRole = 'follower' | 'candidate' | 'leader'
 
 export interface Voter {
@@ -69,10 +86,14 @@ export interface Voter {
   canLead: boolean
 }
 
-/** Where a node keeps its term and vote; `save` must be durable before it returns. */
+/**
+ * Where a node keeps its term, vote and voter configuration; `save` must be durable before it
+ * returns. `config` is absent (or null) on a node that never heard a leader; what `load` gives
+ * is checked, so a store may hand back what it read as is.
+ */
 export interface TermStore {
-  load(): { term: number; votedFor: string | null }
-  save(state: { term: number; votedFor: string | null }): void
+  load(): { term: number; votedFor: string | null; config?: unknown }
+  save(state: { term: number; votedFor: string | null; config?: VoterConfig | null }): void
 }
 
 export interface ElectionDeps {
@@ -80,7 +101,10 @@ export interface ElectionDeps {
   random: () => number
   self: string
   logger: Logger
-  /** The roster's current voters, this node included (and a witness if one is configured). */
+  /**
+   * The roster's current voters, this node included (and a witness if one is configured): what
+   * the leader changes the configuration toward, never counted directly (voters.ts).
+   */
   voters(): Voter[]
   /** Fire-and-forget; a message may be dropped. */
   send(to: string, message: ElectionMessage): void
@@ -153,20 +177,9 @@ export interface Election {
   refusals(): Record<string, number>
 }
 
-export function electionMode(voters: Voter[]): ElectionMode {
-  if (voters.length <= 1) return 'solo'
-  const witnesses = voters.filter((v) => !v.canLead).length
-  if (witnesses > 0 && voters.length <= 3) return 'witness'
-  if (voters.length >= 3) return 'quorum'
-  return 'preferred-primary'
-}
-
-/** Votes (or acks) a node needs, itself included. */
-export function majorityOf(voters: Voter[]): number {
-  return electionMode(voters) === 'preferred-primary' ? 1 : Math.floor(voters.length / 2) + 1
-}
-
 const MAX_WIRE_PRIORITY = 0xffff
+/** A joiner's configuration before a leader's reaches it: it counts nothing and never stands (C4). */
+const NO_CONFIG: VoterConfig = { stamp: 0, epoch: 0, voters: [], next: null }
 /** The most one member's message raises our term (honest elections move it by one at a time). */
 const MAX_TERM_STEP = 2 ** 16
 /** What only a leader or a candidate sends: refused from a voter that cannot lead. */
@@ -183,6 +196,8 @@ interface PeerProgress {
   lastAckSentAt: number
   lastAckAt: number
   streak: number
+  /** The configuration id of its last reply. */
+  config: ConfigId
 }
 
 export function createElection(deps: ElectionDeps, options: ElectionOptions = {}): Election {
@@ -202,6 +217,10 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   let running = false
   let term = 0
   let votedFor: string | null = null
+  /** The voter configuration held, or null before this node has heard a leader (voters.ts, C4). */
+  let config: VoterConfig | null = null
+  /** With no configuration: whether the store never had one (a genesis member: count the roster) or a joiner's none. */
+  let genesis = true
   /** The term ELECTION_TERM_EXHAUSTED was last logged for, so it is said once, not on every timeout. */
   let exhaustedLoggedAt = -1
   // Read at once, so info() shows the stored term before start().
@@ -229,13 +248,32 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   const handOffWaiters = new Set<(seenTerm: number) => void>()
   const listeners = { 'lease:acquired': new Set<(e: never) => void>(), 'lease:lost': new Set<(e: never) => void>() }
 
-  const voters = (): Voter[] => deps.voters()
-  const voterOf = (peerId: string): Voter | undefined => voters().find((v) => v.peerId === peerId)
-  const ownPriority = (): number => wirePriority(voterOf(self)?.priority ?? 0)
+  /** Leader state: who has replied holding exactly this node's configuration (itself included). */
+  let configAcks = new Set<string>()
+
+  const current = (): VoterConfig => config ?? (genesis ? bootConfig(deps.voters()) : NO_CONFIG)
+  const myConfigId = (): ConfigId => configId(current())
+  const rosterVoterOf = (peerId: string): Voter | undefined => deps.voters().find((v) => v.peerId === peerId)
+  const priorityOf = (peerId: string): number => rosterVoterOf(peerId)?.priority ?? 0
+  /** A voter of this node's configuration (the only ones counted). */
+  const voterOf = (peerId: string): Voter | undefined => {
+    const v = configVoter(current(), peerId)
+    return v === undefined ? undefined : { peerId, canLead: v.canLead, priority: priorityOf(peerId) }
+  }
+  /** A voter of the configuration or of the roster: whose messages are read at all. */
+  const participantOf = (peerId: string): Voter | undefined => voterOf(peerId) ?? rosterVoterOf(peerId)
+  /** Voters of the configuration, and roster members it does not hold yet: who hears the leader. */
+  const audience = (): string[] =>
+    [...new Set([...configMembers(current()).map((v) => v.peerId), ...deps.voters().map((v) => v.peerId)])].filter((id) => id !== self)
+  const ownPriority = (): number => wirePriority(priorityOf(self))
   const canStand = (): boolean => voterOf(self)?.canLead === true
-  const isMajority = (ids: Set<string>): boolean => {
-    const current = voters()
-    return current.filter((v) => ids.has(v.peerId)).length >= majorityOf(current)
+  const isMajority = (ids: Set<string>): boolean => isConfigMajority(current(), ids)
+  /** Whether a candidate may have this node's vote, its configuration id being `id` (C3). */
+  const mayElect = (from: string, id: ConfigId): boolean => {
+    const order = compareConfigIds(id, myConfigId())
+    if (order < 0) return false
+    // One this node's configuration does not list may lead only in a newer configuration.
+    return voterOf(from)?.canLead === true || (order > 0 && participantOf(from)?.canLead === true)
   }
 
   function emit<E extends keyof ElectionEvents>(event: E, payload: ElectionEvents[E]): void {
@@ -257,6 +295,14 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
       logger.warn({ ...checked.repair }, 'the stored election term was out of range: repaired')
     }
     ;({ term, votedFor } = checked.state)
+    const stored = parseStoredConfig(loaded.config)
+    if (stored.problem !== null) {
+      const err = new ElectionConfigRepairedError(stored.problem)
+      logger.warn({ code: err.code, problem: stored.problem }, err.message)
+      deps.store.save({ term, votedFor, config: null })
+    }
+    config = stored.config
+    genesis = loaded.config === undefined
   }
 
   /**
@@ -277,7 +323,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   /** Durable before anything that depends on it is sent (I1). */
   function persist(nextTerm: number, nextVote: string | null): void {
     if (nextTerm < term) throw new RangeError(`term may not go back from ${term} to ${nextTerm}`)
-    deps.store.save({ term: nextTerm, votedFor: nextVote })
+    deps.store.save({ term: nextTerm, votedFor: nextVote, ...storedConfig() })
     term = nextTerm
     votedFor = nextVote
   }
@@ -306,8 +352,8 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     preVotes = new Set([self])
     logger.debug({ term: term + 1 }, 'asking for pre-votes')
     if (isMajority(preVotes)) return startElection(false)
-    const request: ElectionMessage = { type: 'pre-vote', term: term + 1, priority: ownPriority() }
-    for (const v of voters()) if (v.peerId !== self) deps.send(v.peerId, request)
+    const request: ElectionMessage = { type: 'pre-vote', term: term + 1, priority: ownPriority(), config: myConfigId() }
+    for (const v of configMembers(current())) if (v.peerId !== self) deps.send(v.peerId, request)
   }
 
   function startElection(transfer: boolean): void {
@@ -326,8 +372,8 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
       becomeLeader()
       return
     }
-    const request: ElectionMessage = { type: 'request-vote', term, priority: ownPriority(), transfer }
-    for (const v of voters()) if (v.peerId !== self) deps.send(v.peerId, request)
+    const request: ElectionMessage = { type: 'request-vote', term, priority: ownPriority(), transfer, config: myConfigId() }
+    for (const v of configMembers(current())) if (v.peerId !== self) deps.send(v.peerId, request)
   }
 
   function becomeLeader(): void {
@@ -340,10 +386,49 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     held = null
     rounds = new Map()
     peers = new Map()
-    logger.info({ term, mode: electionMode(voters()) }, 'elected leader')
+    logger.info({ term, mode: electionMode(current().voters) }, 'elected leader')
+    // A genesis member that held none counted its roster: from now on that is the configuration (C4).
+    if (config === null) setConfig({ ...current(), stamp: term })
+    else configAcks = new Set([self])
     heartbeatTimer = clock.setInterval(sendRound, heartbeatMs)
     armLeaseTimer()
     sendRound()
+  }
+
+  /** Leader: hold `next` (durably), and count who holds it; the next heartbeats carry it. */
+  function setConfig(next: VoterConfig): void {
+    config = next
+    save()
+    configAcks = new Set([self])
+    logger.info({ term, epoch: next.epoch, voters: next.voters.map((v) => v.peerId), next: next.next?.map((v) => v.peerId) ?? null }, 'voter configuration')
+  }
+
+  function save(): void {
+    deps.store.save({ term, votedFor, ...storedConfig() })
+  }
+
+  /** What is stored of the configuration: nothing for a genesis member without one, so it stays one. */
+  function storedConfig(): { config?: VoterConfig | null } {
+    return config === null && genesis ? {} : { config }
+  }
+
+  /**
+   * Leader: once its configuration is committed (a majority, of both halves if joint, holds its
+   * id), take the next step: joint to next alone, or a new change toward the roster's voters,
+   * or, left out of the configuration, hand over (voters.ts C2, C5).
+   */
+  function advanceConfig(): void {
+    if (role !== 'leader') return
+    const c = current()
+    const next = c.next === null && canStand() ? proposedChange(c, deps.voters()) : null
+    // The no-op of C3: before it finishes an older term's change or proposes one, a leader gets
+    // its configuration restamped with its own term to a majority.
+    if (c.stamp !== term && (c.next !== null || next !== null)) return setConfig({ ...c, stamp: term })
+    if (!isMajority(configAcks)) return
+    if (c.next === null && !canStand()) return transferTo(rankPeers(() => true)[0], 'not a voter')
+    if (c.epoch >= MAX_EPOCH) return
+    if (c.next !== null) return setConfig({ stamp: term, epoch: c.epoch + 1, voters: c.next, next: null })
+    if (next !== null) setConfig({ stamp: term, epoch: c.epoch + 1, voters: c.voters, next })
   }
 
   /** The leader gives up when its lease (or, before the first one, its first chance of one) has passed. */
@@ -359,6 +444,9 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   }
 
   function sendRound(): void {
+    // The roster tells no one it changed: look each round (a solo leader commits at once), and
+    // before the heartbeats, so that they carry the step taken.
+    advanceConfig()
     if (role !== 'leader') return
     const now = clock.now()
     const leaderTerm = term
@@ -367,7 +455,10 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     for (const [r, old] of rounds) if (old.sentAt + leaseMs <= now) rounds.delete(r)
     rounds.set(round, sent)
     const heartbeat: ElectionMessage = { type: 'heartbeat', term, round }
-    for (const v of voters()) if (v.peerId !== self) deps.send(v.peerId, heartbeat)
+    const c = current()
+    // With the configuration to whoever has not shown it holds it (C3); its stamp is `term`.
+    const carrying: ElectionMessage = { ...heartbeat, configuration: { stamp: c.stamp, epoch: c.epoch, voters: c.voters, next: c.next } }
+    for (const peerId of audience()) deps.send(peerId, configAcks.has(peerId) ? heartbeat : carrying)
     if (role === 'leader' && term === leaderTerm && isMajority(sent.acks)) renew(sent.sentAt)
   }
 
@@ -418,10 +509,13 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
   function onRequestVote(from: string, m: Extract<ElectionMessage, { type: 'request-vote' }>): void {
     const refuse = (): void => deps.send(from, { type: 'vote', term, granted: false })
-    if (voterOf(from)?.canLead !== true || voterOf(self) === undefined || m.term < term) return refuse()
+    if (participantOf(from)?.canLead !== true || participantOf(self) === undefined || m.term < term) return refuse()
     // I3: a live leader's followers (and the leader) neither vote nor adopt the term.
     if (role === 'leader' || (!m.transfer && clock.now() < stickyUntil)) return refuse()
-    adoptTerm(m.term, from)
+    // voters.ts C3: no vote for a candidate whose configuration is older than ours (or lists it not).
+    const upToDate = mayElect(from, m.config)
+    adoptTerm(m.term, upToDate ? from : null)
+    if (!upToDate) return refuse()
     if (votedFor !== null && votedFor !== from) return refuse()
     if (votedFor !== from) persist(term, from)
     armElectionTimer()
@@ -432,7 +526,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   /** Would this node vote for `from` in `m.term` now? Answered without changing any state. */
   function onPreVote(from: string, m: Extract<ElectionMessage, { type: 'pre-vote' }>): void {
     const grant =
-      voterOf(from)?.canLead === true && voterOf(self) !== undefined && m.term > term && role !== 'leader' && clock.now() >= stickyUntil
+      mayElect(from, m.config) && participantOf(self) !== undefined && m.term > term && role !== 'leader' && clock.now() >= stickyUntil
     deps.send(from, grant ? { type: 'pre-vote-reply', term: m.term, granted: true } : { type: 'pre-vote-reply', term, granted: false })
   }
 
@@ -461,7 +555,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
   function onHeartbeat(from: string, m: Extract<ElectionMessage, { type: 'heartbeat' }>): void {
     const reply = (ok: boolean): void =>
-      deps.send(from, { type: 'heartbeat-reply', term, round: m.round, ok, priority: ownPriority() })
+      deps.send(from, { type: 'heartbeat-reply', term, round: m.round, ok, priority: ownPriority(), config: myConfigId() })
     if (m.term < term) return reply(false)
     adoptTerm(m.term)
     if (role === 'leader') {
@@ -476,14 +570,22 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     leader = from
     stickyUntil = clock.now() + minMs
     armElectionTimer()
+    takeConfig(m)
     reply(true)
     for (const waiter of [...handOffWaiters]) waiter(term)
   }
 
   function outranks(a: string, b: string): boolean {
-    const pa = voterOf(a)?.priority ?? 0
-    const pb = voterOf(b)?.priority ?? 0
+    const pa = priorityOf(a)
+    const pb = priorityOf(b)
     return pa !== pb ? pa > pb : a < b
+  }
+
+  /** A follower takes its leader's configuration when newer than its own, durably, before it replies (C3). */
+  function takeConfig(m: Extract<ElectionMessage, { type: 'heartbeat' }>): void {
+    if (m.configuration === undefined || compareConfigIds(m.configuration, myConfigId()) <= 0) return
+    config = { ...m.configuration }
+    save()
   }
 
   function onHeartbeatReply(from: string, m: Extract<ElectionMessage, { type: 'heartbeat-reply' }>): void {
@@ -494,13 +596,17 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
     const now = clock.now()
     const p = peers.get(from)
     if (p === undefined) {
-      peers.set(from, { priority: m.priority, lastAckRound: m.round, lastAckSentAt: sent.sentAt, lastAckAt: now, streak: 1 })
+      peers.set(from, { priority: m.priority, lastAckRound: m.round, lastAckSentAt: sent.sentAt, lastAckAt: now, streak: 1, config: m.config })
     } else if (sent.sentAt > p.lastAckSentAt) {
       p.streak = m.round === ((p.lastAckRound + 1) >>> 0) ? p.streak + 1 : 1
-      Object.assign(p, { priority: m.priority, lastAckRound: m.round, lastAckSentAt: sent.sentAt, lastAckAt: now })
+      Object.assign(p, { priority: m.priority, lastAckRound: m.round, lastAckSentAt: sent.sentAt, lastAckAt: now, config: m.config })
     }
     sent.acks.add(from)
     if (isMajority(sent.acks)) renew(sent.sentAt)
+    // Who holds our configuration: a reply is sent after the heartbeat's was stored.
+    if (compareConfigIds(m.config, myConfigId()) === 0) configAcks.add(from)
+    else configAcks.delete(from)
+    advanceConfig()
     if (role === 'leader') maybeHandBack()
   }
 
@@ -514,7 +620,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
   /** Voters that can lead and pass `accept`, best first: priority, then most recent reply. */
   function rankPeers(accept: (p: PeerProgress) => boolean): string[] {
     return [...peers]
-      .filter(([id, p]) => id !== self && voterOf(id)?.canLead === true && accept(p))
+      .filter(([id, p]) => id !== self && voterOf(id)?.canLead === true && configAcks.has(id) && accept(p))
       .sort(([, a], [, b]) => b.priority - a.priority || b.lastAckAt - a.lastAckAt)
       .map(([id]) => id)
   }
@@ -559,7 +665,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
       role = 'follower'
       leader = null
       stickyUntil = clock.now() + minMs
-      if (electionMode(voters()) === 'solo' && canStand()) startElection(false)
+      if (electionMode(current().voters) === 'solo' && current().next === null && canStand()) startElection(false)
       else armElectionTimer()
     },
 
@@ -579,7 +685,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
 
     receive(from, message) {
       if (!running || from === self) return
-      const voter = voterOf(from)
+      const voter = participantOf(from)
       if (voter === undefined) {
         logger.debug({ from, type: message.type }, 'election message from a non-voter ignored')
         return
@@ -616,7 +722,13 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
       // to MAX_TERM, where no node may stand again. A node that was away catches up one
       // round trip per term from the witness, and per MAX_TERM_STEP terms from a member.
       const step = voter.canLead ? MAX_TERM_STEP : 1
-      if (message.term > term + step) message = { ...message, term: term + step }
+      if (message.term > term + step) {
+        const lowered = term + step
+        message = { ...message, term: lowered }
+        if (message.type === 'heartbeat' && (message.configuration?.stamp ?? 0) > lowered) delete message.configuration
+        // A config id's stamp is never above its message's term (the codec's rule).
+        if ('config' in message && message.config.stamp > lowered) message = { ...message, config: { ...message.config, stamp: lowered } }
+      }
       switch (message.type) {
         case 'request-vote':
           return onRequestVote(from, message)
@@ -640,7 +752,7 @@ export function createElection(deps: ElectionDeps, options: ElectionOptions = {}
         leader: role === 'leader' ? self : leader,
         term,
         leaseExpiresAt: role === 'leader' ? lease : null,
-        mode: electionMode(voters()),
+        mode: electionMode(current().voters.length > 0 ? current().voters : deps.voters()),
         self,
         role,
       }

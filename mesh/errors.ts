@@ -9,6 +9,7 @@ const ELECTION_ERROR_CODES = [
   'ELECTION_WITNESS_TERM_REFUSED',
   'ELECTION_TERM_EXHAUSTED',
   'ELECTION_TERM_REPAIRED',
+  'ELECTION_CONFIG_REPAIRED',
   'ELECTION_DELIVERY_FAILED',
 ] as const satisfies readonly ElectionErrorCode[]
 /** Fails to compile when ElectionErrorCode gains a code the list above lacks. */

@@ -354,8 +354,11 @@ export async function createMesh(deps: MeshDeps, options: MeshOptions): Promise<
       becomeMember(joined, result.welcome.roster)
       // Now a voter: start the election afresh (a new timeout and the boot stickiness), so a
       // machine whose timer ran out while it waited to join does not stand before it has
-      // heard the sitting leader's heartbeats.
+      // heard the sitting leader's heartbeats. It holds no voter configuration until the
+      // leader's reaches it (voters.ts C4): stored as an explicit none, so it never counts its roster.
       election.stop()
+      const stored = deps.termStore.load()
+      deps.termStore.save({ term: stored.term, votedFor: stored.votedFor, config: null })
       election.start()
       publishOwnAddresses()
       onRosterChange()

@@ -82,4 +82,22 @@ describe('SQLite term store', () => {
     })
     withDb(path, (state) => expect(createSqliteTermStore(state).load()).toEqual({ term: 9, votedFor: 'peer-c' }))
   })
+
+  it('keeps the voter configuration beside the term across a reopen, and stores none as null, apart from never stored', () => {
+    const path = join(tempDir(), 'state.db')
+    const config = { stamp: 3, epoch: 2, voters: [{ peerId: 'a', canLead: true }, { peerId: 'w', canLead: false }], next: [{ peerId: 'a', canLead: true }, { peerId: 'b', canLead: true }] }
+    withDb(path, (state) => createSqliteTermStore(state).save({ term: 4, votedFor: 'a', config }))
+    withDb(path, (state) => expect(createSqliteTermStore(state).load()).toEqual({ term: 4, votedFor: 'a', config }))
+    // A save without a configuration leaves the stored one as it was.
+    withDb(path, (state) => createSqliteTermStore(state).save({ term: 5, votedFor: null }))
+    withDb(path, (state) => expect(createSqliteTermStore(state).load()).toEqual({ term: 5, votedFor: null, config }))
+    withDb(path, (state) => createSqliteTermStore(state).save({ term: 5, votedFor: null, config: null }))
+    withDb(path, (state) => expect(createSqliteTermStore(state).load()).toEqual({ term: 5, votedFor: null, config: null }))
+  })
+
+  it('hands a configuration that is not JSON to the election as found, for it to refuse', () => {
+    const path = join(tempDir(), 'state.db')
+    withDb(path, (state) => state.setMeta('election.config', '{"stamp": 1, "epo'))
+    withDb(path, (state) => expect(createSqliteTermStore(state).load()).toEqual({ term: 0, votedFor: null, config: '{"stamp": 1, "epo' }))
+  })
 })

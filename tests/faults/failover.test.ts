@@ -7,6 +7,14 @@
  * FAULTS_SEED reproduces it. `npm test` runs a short schedule on 3 nodes and on two
  * machines with a witness ("2+w"); `npm run test:faults` runs longer ones on 3, 5 and 2+w
  * (FAULTS_EVENTS, FAULTS_NODES). The witness is killed, paused and cut off like any node.
+ *
+ * Membership changes are events too with FAULTS_MEMBERSHIP=1 (not yet by default): a new machine
+ * paired through a running member, or a machine the schedule paired removed again through
+ * another member (`POST /mesh/remove`), so the voters change under the same checker. A removed
+ * machine keeps running, cut off by the others' gater, and its lease.log stays in the check.
+ * Removals are of machines the schedule added, one at a time, so a majority of every voter
+ * configuration stays in the mesh (removing voters faster than their change settles leaves no
+ * quorum, in any consensus).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -25,6 +33,8 @@ const SHAPES = (process.env.FAULTS_NODES ?? '3,2+w').split(',').map((shape) => {
   return { machines: Number(match[1]), witness: match[2] !== undefined, label: shape.trim() }
 })
 const FAILOVER_BOUND_MS = 15_000
+/** Off by default: with 2 machines and a witness, FAULTS_SEED=1713200549 finds no leader after a pairing (not yet explained). */
+const MEMBERSHIP = process.env.FAULTS_MEMBERSHIP === '1'
 /** The election's bound on clock drift: lease intervals may overlap by no more. */
 const DRIFT_MS = ELECTION_DEFAULTS.maxClockDriftMs
 
@@ -34,7 +44,9 @@ interface Proc {
   api: string
   token: string
   peerId: string
-  state: 'running' | 'killed' | 'paused' | 'partitioned'
+  state: 'running' | 'killed' | 'paused' | 'partitioned' | 'removed'
+  /** Paired by the schedule, so the schedule may remove it. */
+  added?: boolean
 }
 
 async function start(p: Pick<Proc, 'home'>): Promise<{ pid: number; api: string; peerId: string }> {
@@ -117,11 +129,33 @@ async function runSchedule(shape: { machines: number; witness: boolean }, seed: 
   await waitFor(() => agreedLeader(procs), { timeoutMs: 30_000, what: `a first leader (seed ${seed})` })
 
   const maxDown = Math.floor((size - 1) / 2)
+  let paired = 0
   for (let e = 0; e < EVENTS; e++) {
-    const down = procs.filter((p) => p.state !== 'running')
+    const down = procs.filter((p) => p.state !== 'running' && p.state !== 'removed')
     const roll = random()
     const partitioned = procs.filter((p) => p.state === 'partitioned')
-    if (partitioned.length > 0) {
+    const added = procs.filter((p) => p.added === true && p.state === 'running')
+    if (MEMBERSHIP && partitioned.length === 0 && down.length === 0 && roll > 0.8) {
+      const members = procs.filter((p) => p.state === 'running' && p.added !== true && p.home !== procs[shape.machines]?.home)
+      const via = members[Math.floor(random() * members.length)] ?? founder
+      if (added.length > 0 && random() < 0.5) {
+        // Remove a machine the schedule paired, through another member; it runs on, cut off.
+        const victim = added[0] as Proc
+        await call(via, 'POST', '/mesh/remove', { member: victim.peerId })
+        victim.state = 'removed'
+      } else if (added.length < 2) {
+        const home = join(tempDir(), `p${paired}`)
+        cleanupNodeOnFinish(home)
+        const init = await runInstar(['init', '--home', home, '--name', `p${paired++}`])
+        expect(init.code, init.stderr).toBe(0)
+        const started = await start({ home })
+        const token = readFileSync(join(home, 'api.token'), 'utf8').trim()
+        const joiner: Proc = { home, token, ...started, state: 'running', added: true }
+        const { invitation } = await call<{ invitation: string }>(via, 'POST', '/mesh/invitations', {})
+        await call(joiner, 'POST', '/mesh/join', { invitation })
+        procs.push(joiner)
+      }
+    } else if (partitioned.length > 0) {
       // Heal the split first: every node forgets its block list.
       for (const p of procs.filter((q) => q.state === 'running' || q.state === 'partitioned')) {
         await call(p, 'POST', '/debug/partition', { block: [] })

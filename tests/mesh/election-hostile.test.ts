@@ -53,9 +53,9 @@ function node(options: { store?: TermStore; voters?: Voter[] } = {}) {
 
 const leaderOnly: Array<[string, (term: number) => ElectionMessage]> = [
   ['heartbeat', (term) => ({ type: 'heartbeat', term, round: 1 })],
-  ['request-vote', (term) => ({ type: 'request-vote', term, priority: 0, transfer: false })],
-  ['request-vote with transfer', (term) => ({ type: 'request-vote', term, priority: 0, transfer: true })],
-  ['pre-vote', (term) => ({ type: 'pre-vote', term, priority: 0 })],
+  ['request-vote', (term) => ({ type: 'request-vote', term, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })],
+  ['request-vote with transfer', (term) => ({ type: 'request-vote', term, priority: 0, transfer: true, config: { stamp: 0, epoch: 0 } })],
+  ['pre-vote', (term) => ({ type: 'pre-vote', term, priority: 0, config: { stamp: 0, epoch: 0 } })],
   ['timeout-now', (term) => ({ type: 'timeout-now', term })],
 ]
 
@@ -82,7 +82,7 @@ describe('a witness never leads', () => {
   it.each([
     ['vote', (term: number): ElectionMessage => ({ type: 'vote', term, granted: false })],
     ['pre-vote-reply', (term: number): ElectionMessage => ({ type: 'pre-vote-reply', term, granted: false })],
-    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0 })],
+    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0, config: { stamp: 0, epoch: 0 } })],
   ])('lets a %s from the witness raise the term by one at most, so it cannot exhaust the terms', (_name, make) => {
     const n = node()
     n.election.start()
@@ -131,7 +131,7 @@ describe('a witness never leads', () => {
     expect(n.take('request-vote').map((s) => s.to)).toEqual(['b', 'w'])
     n.election.receive('w', { type: 'vote', term: 1, granted: true })
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
-    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(acquired).toEqual([1])
     expect(n.election.refusals()).toEqual({})
   })
@@ -174,9 +174,9 @@ describe('a term at the bound', () => {
     const n = node({ store: memoryTermStore({ term: MAX_TERM - 1, votedFor: null }) })
     n.election.start()
     n.clock.advance(1500)
-    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false })
+    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(n.take('vote').map((s) => s.message)).toEqual([{ type: 'vote', term: MAX_TERM, granted: true }])
-    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false })
+    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(n.take('vote').map((s) => s.message)).toEqual([{ type: 'vote', term: MAX_TERM, granted: true }])
   })
 
@@ -276,20 +276,20 @@ describe('terms a hostile voter sends (the hostile fuzzer, tests/hostile/fuzz.te
     const far = 3 * 2 ** 16 + 5
     for (let round = 1; round <= 4; round++) n.election.receive('b', { type: 'heartbeat', term: far, round })
     expect(n.election.info()).toMatchObject({ term: far, leader: 'b' })
-    expect(n.take('heartbeat-reply').at(-1)?.message).toEqual({ type: 'heartbeat-reply', term: far, round: 4, ok: true, priority: 0 })
+    expect(n.take('heartbeat-reply').at(-1)?.message).toEqual({ type: 'heartbeat-reply', term: far, round: 4, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
   })
 
   it.each([
     ['vote', (term: number): ElectionMessage => ({ type: 'vote', term, granted: false })],
     ['pre-vote-reply', (term: number): ElectionMessage => ({ type: 'pre-vote-reply', term, granted: false })],
-    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0 })],
+    ['heartbeat-reply', (term: number): ElectionMessage => ({ type: 'heartbeat-reply', term, round: 1, ok: false, priority: 0, config: { stamp: 0, epoch: 0 } })],
   ])('keeps a leader leading when the witness answers with a %s in a higher term, and logs ELECTION_WITNESS_TERM_REFUSED', (_name, make) => {
     const n = node()
     n.election.start()
     n.clock.advance(1500)
     n.election.receive('w', { type: 'pre-vote-reply', term: 1, granted: true })
     n.election.receive('w', { type: 'vote', term: 1, granted: true })
-    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    n.election.receive('w', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
     for (let i = 0; i < 5; i++) n.election.receive('w', make(2 + i))
     expect(n.election.info()).toMatchObject({ role: 'leader', term: 1 })
@@ -307,6 +307,47 @@ describe('terms a hostile voter sends (the hostile fuzzer, tests/hostile/fuzz.te
     n.take()
     n.election.receive('b', { type: 'heartbeat', term: 1, round: 2 })
     expect(n.election.info()).toMatchObject({ term: 1, leader: 'b' })
-    expect(n.take('heartbeat-reply').map((s) => s.message)).toEqual([{ type: 'heartbeat-reply', term: 1, round: 2, ok: true, priority: 0 }])
+    expect(n.take('heartbeat-reply').map((s) => s.message)).toEqual([{ type: 'heartbeat-reply', term: 1, round: 2, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } }])
+  })
+})
+
+describe('voter configurations a hostile voter sends', () => {
+  const abw = { voters: [{ peerId: 'a', canLead: true }, { peerId: 'b', canLead: true }, { peerId: 'w', canLead: false }], next: null }
+  const stored = (n: ReturnType<typeof node>): unknown => (n.store.load() as { config?: unknown }).config
+
+  it('refuses a witness\'s heartbeat that carries a configuration, before it reads it, with ELECTION_WITNESS_CANNOT_LEAD', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('w', { type: 'heartbeat', term: 5, round: 1, configuration: { stamp: 5, epoch: 9, voters: [{ peerId: 'w', canLead: true }], next: null } })
+    expect(n.election.refusals()).toMatchObject({ ELECTION_WITNESS_CANNOT_LEAD: 1 })
+    expect(stored(n)).toBeUndefined()
+    expect(n.election.info().term).toBe(0)
+  })
+
+  it('takes no configuration from a member\'s heartbeat whose term had to be lowered below the configuration\'s stamp', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('b', { type: 'heartbeat', term: MAX_TERM, round: 1, configuration: { stamp: MAX_TERM, epoch: 0xffff_ffff, ...abw } })
+    expect(n.election.info()).toMatchObject({ term: 2 ** 16, leader: 'b' })
+    expect(stored(n)).toBeUndefined()
+    // Its reply carries what it holds, with a stamp no higher than its term: it encodes.
+    expect(n.take('heartbeat-reply').at(-1)?.message).toMatchObject({ term: 2 ** 16, config: { stamp: 0, epoch: 0 } })
+  })
+
+  it('takes a configuration whose stamp is within the lowered term, as sent', () => {
+    const n = node()
+    n.election.start()
+    n.election.receive('b', { type: 'heartbeat', term: MAX_TERM, round: 1, configuration: { stamp: 7, epoch: 3, ...abw } })
+    expect(stored(n)).toEqual({ stamp: 7, epoch: 3, ...abw })
+    expect(n.take('heartbeat-reply').at(-1)?.message).toMatchObject({ term: 2 ** 16, config: { stamp: 7, epoch: 3 } })
+  })
+
+  it('lowers the stamp of a vote request whose term it lowers, so the request is no newer than its term allows', () => {
+    const n = node()
+    n.election.start()
+    n.clock.advance(1100)
+    n.election.receive('b', { type: 'request-vote', term: MAX_TERM, priority: 0, transfer: false, config: { stamp: MAX_TERM, epoch: 0xffff_ffff } })
+    expect(n.take('vote').map((s) => s.message)).toEqual([{ type: 'vote', term: 2 ** 16, granted: true }])
+    expect(n.store.load()).toMatchObject({ term: 2 ** 16, votedFor: 'b' })
   })
 })

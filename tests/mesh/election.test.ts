@@ -83,7 +83,8 @@ function leadTermOne(node: ReturnType<typeof lone>): void {
   node.clock.advance(1500)
   node.election.receive('b', { type: 'pre-vote-reply', term: 1, granted: true })
   node.election.receive('b', { type: 'vote', term: 1, granted: true })
-  node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+  // b holds a's configuration: the one a restamped with term 1 as it was elected.
+  node.election.receive('b', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0, config: { stamp: 1, epoch: 0 } })
 }
 
 describe('election mode', () => {
@@ -291,7 +292,7 @@ describe('election rules on one node', () => {
     const first = lone('v', ['a', 'b', 'v'], {}, store)
     first.election.start()
     first.clock.advance(1200)
-    first.election.receive('a', { type: 'request-vote', term: 5, priority: 0, transfer: false })
+    first.election.receive('a', { type: 'request-vote', term: 5, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(first.take('vote')).toEqual([{ to: 'a', message: { type: 'vote', term: 5, granted: true } }])
     expect(first.order).toEqual(['save 5 a', 'send vote a'])
     first.election.stop()
@@ -299,9 +300,9 @@ describe('election rules on one node', () => {
     const second = lone('v', ['a', 'b', 'v'], {}, store)
     second.election.start()
     second.clock.advance(1200)
-    second.election.receive('b', { type: 'request-vote', term: 5, priority: 0, transfer: false })
+    second.election.receive('b', { type: 'request-vote', term: 5, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(second.take('vote')).toEqual([{ to: 'b', message: { type: 'vote', term: 5, granted: false } }])
-    second.election.receive('b', { type: 'request-vote', term: 6, priority: 0, transfer: false })
+    second.election.receive('b', { type: 'request-vote', term: 6, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(second.take('vote')).toEqual([{ to: 'b', message: { type: 'vote', term: 6, granted: true } }])
     expect(store.load()).toEqual({ term: 6, votedFor: 'b' })
   })
@@ -311,7 +312,7 @@ describe('election rules on one node', () => {
     node.election.start()
     node.clock.advance(1500)
     expect(node.order).toEqual(['send pre-vote b', 'send pre-vote c'])
-    expect(node.take('pre-vote')[0]?.message).toEqual({ type: 'pre-vote', term: 1, priority: 0 })
+    expect(node.take('pre-vote')[0]?.message).toEqual({ type: 'pre-vote', term: 1, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(node.election.info().term).toBe(0)
     node.election.receive('c', { type: 'pre-vote-reply', term: 1, granted: true })
     expect(node.order.slice(2, 5)).toEqual(['save 1 a', 'send request-vote b', 'send request-vote c'])
@@ -322,19 +323,19 @@ describe('election rules on one node', () => {
     node.election.start()
     node.clock.advance(500)
     // Within the boot stickiness: refused, with the voter's own term.
-    node.election.receive('a', { type: 'pre-vote', term: 1, priority: 0 })
+    node.election.receive('a', { type: 'pre-vote', term: 1, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 0, granted: false })
     node.clock.advance(600)
-    node.election.receive('a', { type: 'pre-vote', term: 1, priority: 0 })
+    node.election.receive('a', { type: 'pre-vote', term: 1, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 1, granted: true })
     expect(node.store.load()).toEqual({ term: 0, votedFor: null })
     // A leader's heartbeat makes it refuse again for the minimum timeout.
     node.election.receive('b', { type: 'heartbeat', term: 3, round: 1 })
-    node.election.receive('a', { type: 'pre-vote', term: 4, priority: 0 })
+    node.election.receive('a', { type: 'pre-vote', term: 4, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 3, granted: false })
     // A term that is not above its own is refused even after the stickiness.
     node.clock.advance(1100)
-    node.election.receive('a', { type: 'pre-vote', term: 3, priority: 0 })
+    node.election.receive('a', { type: 'pre-vote', term: 3, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(node.take('pre-vote-reply')[0]?.message).toEqual({ type: 'pre-vote-reply', term: 3, granted: false })
   })
 
@@ -351,8 +352,8 @@ describe('election rules on one node', () => {
     node.election.receive('c', { type: 'pre-vote-reply', term: 7, granted: false })
     expect(node.election.info().term).toBe(7)
     expect(node.take('pre-vote').map((s) => s.message)).toEqual([
-      { type: 'pre-vote', term: 8, priority: 0 },
-      { type: 'pre-vote', term: 8, priority: 0 },
+      { type: 'pre-vote', term: 8, priority: 0, config: { stamp: 0, epoch: 0 } },
+      { type: 'pre-vote', term: 8, priority: 0, config: { stamp: 0, epoch: 0 } },
     ])
     // Refused again in the same term (the voters hear a leader): no further round until the next timeout.
     node.election.receive('c', { type: 'pre-vote-reply', term: 7, granted: false })
@@ -366,15 +367,15 @@ describe('election rules on one node', () => {
     const node = lone('v', ['a', 'b', 'v'])
     node.election.start()
     node.clock.advance(500)
-    node.election.receive('a', { type: 'request-vote', term: 1, priority: 0, transfer: false })
+    node.election.receive('a', { type: 'request-vote', term: 1, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(node.take('vote')[0]?.message).toEqual({ type: 'vote', term: 0, granted: false })
     node.clock.advance(600)
     node.election.receive('a', { type: 'heartbeat', term: 1, round: 1 })
     node.clock.advance(900)
-    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: false })
+    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: false, config: { stamp: 0, epoch: 0 } })
     expect(node.take('vote')[0]?.message).toEqual({ type: 'vote', term: 1, granted: false })
     expect(node.election.info()).toMatchObject({ term: 1, leader: 'a' })
-    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: true })
+    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: true, config: { stamp: 0, epoch: 0 } })
     expect(node.take('vote')[0]?.message).toEqual({ type: 'vote', term: 2, granted: true })
   })
 
@@ -399,7 +400,7 @@ describe('election rules on one node', () => {
     expect(acquired).toEqual([])
     expect(codeOf(() => node.election.fence(1))).toBe('LEASE_TERM_STALE')
     node.clock.advance(50)
-    node.election.receive('c', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0 })
+    node.election.receive('c', { type: 'heartbeat-reply', term: 1, round: 1, ok: true, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(acquired).toEqual([1])
     expect(node.election.info().leaseExpiresAt).toBe(sentAt + 1000 - 100)
     node.election.fence(1)
@@ -418,7 +419,7 @@ describe('election rules on one node', () => {
     node.clock.advance(LONE_TIMING.heartbeatMs / 4)
     expect(node.take('timeout-now')).toEqual([{ to: 'b', message: { type: 'timeout-now', term: 1 } }])
     // The target stood: its vote request carries the next term, and the resending stops.
-    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: true })
+    node.election.receive('b', { type: 'request-vote', term: 2, priority: 0, transfer: true, config: { stamp: 0, epoch: 0 } })
     node.take('vote')
     node.clock.advance(LONE_TIMING.heartbeatMs * 2)
     expect(node.take('timeout-now')).toEqual([])
@@ -441,10 +442,10 @@ describe('election rules on one node', () => {
     const lost: string[] = []
     node.election.on('lease:lost', (e) => lost.push(e.reason))
     leadTermOne(node)
-    node.election.receive('c', { type: 'heartbeat-reply', term: 4, round: 1, ok: false, priority: 0 })
+    node.election.receive('c', { type: 'heartbeat-reply', term: 4, round: 1, ok: false, priority: 0, config: { stamp: 0, epoch: 0 } })
     expect(lost).toEqual(['higher term'])
     expect(node.election.info()).toMatchObject({ role: 'follower', term: 4, leader: null })
-    expect(node.store.load()).toEqual({ term: 4, votedFor: null })
+    expect(node.store.load()).toMatchObject({ term: 4, votedFor: null })
   })
 
   it('fences out an old term, an expired lease and a follower with LEASE_TERM_STALE', () => {

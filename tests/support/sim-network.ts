@@ -5,6 +5,16 @@
  * SIGKILL) and restarts from the persisted TermStore. Every message goes through the election
  * codec on its way. The cluster records each node's lease intervals and checks at every step
  * that no two live nodes hold an unexpired lease at once.
+ *
+ * Membership. The roster is a list of signed add and remove events, as in mesh/roster.ts, and
+ * each node has its own view of it, a prefix of that list (a sync brings a peer's whole state,
+ * so what a node lacks is what was made last): a change is made on a node that has synced the
+ * whole roster, is known at once only there (and to the machine it pairs), and reaches each
+ * other node when the test says (`learnRoster`, `spreadRoster`), as roster sync would. A node's voters are computed from its view as mesh/voters.ts does
+ * (members, and the witness when there are exactly two), and a node removed in its own view
+ * has only itself as a voter that cannot lead, as mesh-service.ts does. The gater is modelled
+ * too: nothing passes between two nodes when either's view has removed the other, nor from
+ * or to a node whose view has removed itself.
  */
 import { createManualClock, type Clock, type ManualClock, type TimerHandle } from '../../runtime/index.js'
 import { createElection, type Election, type ElectionOptions, type TermStore, type Voter } from '../../mesh/election.js'
@@ -112,8 +122,8 @@ export interface SimMember {
   id: string
   priority?: number
   canLead?: boolean
-  /** What its TermStore holds before it first starts (default term 0, no vote). */
-  stored?: { term: number; votedFor: string | null }
+  /** What its TermStore holds before it first starts (default term 0, no vote, no configuration field: a genesis member). */
+  stored?: { term: number; votedFor: string | null; config?: unknown }
 }
 
 export interface ClusterOptions {
@@ -129,9 +139,9 @@ export interface ClusterOptions {
 
 /** A TermStore in memory that outlives the node processes using it. */
 /** A TermStore in memory that records every save; `initial` is returned as is, even out of range (to test repairs). */
-export function memoryTermStore(initial: { term: number; votedFor: string | null } = { term: 0, votedFor: null }): TermStore & { saves: Array<{ term: number; votedFor: string | null }> } {
+export function memoryTermStore(initial: { term: number; votedFor: string | null; config?: unknown } = { term: 0, votedFor: null }): TermStore & { saves: Array<{ term: number; votedFor: string | null; config?: unknown }> } {
   let state = { ...initial }
-  const saves: Array<{ term: number; votedFor: string | null }> = []
+  const saves: Array<{ term: number; votedFor: string | null; config?: unknown }> = []
   return {
     saves,
     load: () => ({ ...state }),
@@ -158,7 +168,9 @@ export function createCluster(options: ClusterOptions) {
   const clock = createManualClock(1_000_000)
   const random = seededRandom(options.seed)
   const slots = new Map<string, NodeSlot>()
-  const roster: Voter[] = []
+  /** The roster's events, in the order they were made; a view is how many of them a node knows. */
+  const events_: Array<{ kind: 'add'; voter: Voter } | { kind: 'remove'; id: string }> = []
+  const views = new Map<string, number>()
   const cuts = new Set<string>()
   let delay = options.delayMs ?? [1, 10]
   let dropRate = options.dropRate ?? 0
@@ -177,21 +189,57 @@ export function createCluster(options: ClusterOptions) {
 
   for (const m of options.members) addMember(m, false)
 
-  function addMember(m: SimMember, start = true): void {
+  /** A new node, known to every view (at = undefined) or, as a machine that just paired, to `at`'s view and its own. */
+  function addMember(m: SimMember, start = true, at?: string): void {
     const member = { priority: 0, canLead: true, id: m.id, ...(m.priority === undefined ? {} : { priority: m.priority }), ...(m.canLead === undefined ? {} : { canLead: m.canLead }) }
-    slots.set(m.id, { member, store: memoryTermStore(m.stored), process: null, election: null, open: null, leaseSeen: null, lastTerm: 0 })
-    roster.push({ peerId: member.id, priority: member.priority, canLead: member.canLead })
+    // A machine that pairs stores an explicit none, as mesh-service.ts does on a join (voters.ts C4).
+    const stored = m.stored ?? (at === undefined ? undefined : { term: 0, votedFor: null, config: null })
+    slots.set(m.id, { member, store: memoryTermStore(stored), process: null, election: null, open: null, leaseSeen: null, lastTerm: 0 })
+    if (at !== undefined) views.set(at, events_.length)
+    events_.push({ kind: 'add', voter: { peerId: member.id, priority: member.priority, canLead: member.canLead } })
+    if (at === undefined) {
+      for (const id of views.keys()) views.set(id, events_.length)
+    } else {
+      views.set(at, events_.length)
+    }
+    views.set(m.id, events_.length)
     if (start) startNode(m.id)
+  }
+
+  function view(id: string): number {
+    const v = views.get(id)
+    if (v === undefined) throw new Error(`no node ${id}`)
+    return v
+  }
+
+  /** Whether `id`'s view of the roster has removed `peer`. */
+  function removedIn(id: string, peer: string): boolean {
+    return events_.slice(0, view(id)).some((e) => e.kind === 'remove' && e.id === peer)
+  }
+
+  /** The voters `id` computes from its view (mesh/voters.ts rosterVoters, and mesh-service's removed case). */
+  function rosterVotersOf(id: string): Voter[] {
+    if (removedIn(id, id)) return [{ peerId: id, priority: slot(id).member.priority, canLead: false }]
+    const known = events_.slice(0, view(id))
+    const present = known.flatMap((e) => (e.kind === 'add' && !removedIn(id, e.voter.peerId) ? [e.voter] : []))
+    const members = present.filter((v) => v.canLead)
+    const witness = present.find((v) => !v.canLead)
+    return members.length === 2 && witness !== undefined ? [...members, witness].map((v) => ({ ...v })) : members.map((v) => ({ ...v }))
+  }
+
+  /** The gater: refused when either side's view has removed the other, or itself. */
+  function gated(from: string, to: string): boolean {
+    return removedIn(from, to) || removedIn(to, from) || removedIn(from, from) || removedIn(to, to)
   }
 
   function send(from: string, to: string, message: ElectionMessage): void {
     messages++
     const frame = encodeElectionMessage(message)
-    if (blocked(from, to) || random() < dropRate) return
+    if (blocked(from, to) || gated(from, to) || random() < dropRate) return
     const ms = delay[0] + random() * (delay[1] - delay[0])
     clock.setTimeout(() => {
       const target = slots.get(to)
-      if (blocked(from, to) || target === undefined || target.process === null || target.election === null) return
+      if (blocked(from, to) || gated(from, to) || target === undefined || target.process === null || target.election === null) return
       const election = target.election
       target.process.run(() => election.receive(from, decodeElectionMessage(frame)))
     }, ms)
@@ -222,7 +270,7 @@ export function createCluster(options: ClusterOptions) {
         random,
         self: id,
         logger: silentLogger,
-        voters: () => roster.map((v) => ({ ...v })),
+        voters: () => rosterVotersOf(id),
         send: (to, message) => send(id, to, message),
         store: s.store,
       },
@@ -280,9 +328,25 @@ export function createCluster(options: ClusterOptions) {
     intervals,
     violations,
     events,
-    roster,
     messageCount: () => messages,
     addMember,
+    /** `at` (having synced the whole roster) removes `id` from it: known at once to `at` only. */
+    removeMember(id: string, at: string): void {
+      events_.push({ kind: 'remove', id })
+      views.set(at, events_.length)
+    },
+    /** `id` learns every roster event (a full roster sync). */
+    learnRoster(id: string): void {
+      views.set(id, events_.length)
+    },
+    /** Each node that lacks events syncs with probability `p`, learning one more event or all of them. */
+    spreadRoster(p: number): void {
+      for (const [id, known] of views) if (known < events_.length && random() < p) views.set(id, random() < 0.5 ? known + 1 : events_.length)
+    },
+    rosterVoters: rosterVotersOf,
+    /** Whether `id` has synced every roster event made so far. */
+    rosterSynced: (id: string): boolean => view(id) === events_.length,
+    removedIn,
     start: startNode,
     election: (id: string): Election => {
       const e = slot(id).election
