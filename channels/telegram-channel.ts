@@ -2,11 +2,13 @@
  * The Telegram channel: long-polls getUpdates on the leader only, records each update in the
  * conversations document, and sends outbox items as HTML messages.
  *
- * Polling, for one term: every call is fenced first. Each getUpdates long-poll timeout is the
- * lease time left less a margin, in whole seconds (Telegram's unit; at most longPollS), and the
- * request is aborted at the same point, so a poll by an old leader cannot outlive its lease.
- * With a lease shorter than two seconds that is 0: a short poll, repeated every
- * shortPollIdleMs while nothing comes.
+ * Polling, for one term: every call is fenced first. Each getUpdates is a long poll of
+ * longPollS, watched against the lease: the watch wakes when the lease, as last renewed, has
+ * only the margin left, and aborts the request unless the lease was renewed meanwhile (then it
+ * sleeps until the new point). So a leader that keeps its quorum long-polls, whatever the
+ * lease's length (350 ms with the default election timing), and a poll by a leader that stops
+ * being renewed is closed a margin before its lease ends, before anyone else can lead. When the
+ * term ends the request is aborted at once.
  *
  * Offsets: updates are recorded (idempotently, by bot id and update_id), and only once
  * `confirmed` resolves (the records committed, and in quorum mode held by a majority of the
@@ -51,7 +53,7 @@ export interface TelegramChannelDeps {
 export interface TelegramChannelOptions {
   /** Longest long-poll timeout, in seconds; default 25. */
   longPollS?: number
-  /** Lease time kept free after a poll's end; default 300 ms. */
+  /** Lease time kept free after a poll's end: an unrenewed lease with less left aborts the poll; default 100 ms. */
   leaseMarginMs?: number
   /** Wait between short polls that returned nothing; default 250 ms. */
   shortPollIdleMs?: number
@@ -71,7 +73,7 @@ const REFUSAL = "Sorry, I only talk with people I know. I've let my owner know y
 export function createTelegramChannel(deps: TelegramChannelDeps, options: TelegramChannelOptions = {}): Channel & { stats(): { conflicts: number; polls: number; malformed: number } } {
   const { clock, logger, conversations, channels } = deps
   const longPollS = options.longPollS ?? 25
-  const marginMs = options.leaseMarginMs ?? 300
+  const marginMs = options.leaseMarginMs ?? 100
   const idleMs = options.shortPollIdleMs ?? 250
   const backoffMs = options.backoffMs ?? 500
   const maxBackoffMs = options.maxBackoffMs ?? 30_000
@@ -169,19 +171,24 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
         continue
       }
       const left = (ctx.leaseExpiresAt() ?? 0) - clock.now() - marginMs
-      if (left <= 50) {
+      if (left <= 0) {
         await pause(Math.max(10, Math.min(idleMs, left + marginMs)))
         continue
       }
-      const timeoutS = Math.max(0, Math.min(longPollS, Math.floor((left - 50) / 1000)))
-      // Aborted at the lease margin or when the term ends; its listener and timer released at once after.
+      const timeoutS = longPollS
+      // Aborted when the term ends, or when the lease, unrenewed, has only the margin left; the
+      // listener and the watch released at once after.
       const deadline = new AbortController()
       const onEnd = (): void => deadline.abort(ctx.signal.reason)
       ctx.signal.addEventListener('abort', onEnd, { once: true })
-      const timer = clock.setTimeout(() => deadline.abort(new DOMException('the poll reached the lease margin', 'TimeoutError')), left)
+      let watch = clock.setTimeout(function check(): void {
+        const rest = (ctx.leaseExpiresAt() ?? 0) - clock.now() - marginMs
+        if (rest <= 0) deadline.abort(new DOMException('the lease was not renewed in time', 'TimeoutError'))
+        else watch = clock.setTimeout(check, rest)
+      }, left)
       try {
         const raw = await link.api.getUpdates(channels.offset('telegram'), timeoutS, deadline.signal).finally(() => {
-          timer.cancel()
+          watch.cancel()
           ctx.signal.removeEventListener('abort', onEnd)
         })
         stats.polls++

@@ -7,6 +7,12 @@ export interface FrameStream {
   read(options?: { signal?: AbortSignal }): Promise<Uint8Array>
   write(frame: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
   close(): Promise<void>
+  /**
+   * Resolves once the remote has closed its writable end, the stream has ended, or the signal
+   * fired: a sender that must know its frame was taken in (the peer closes after reading) waits
+   * here before closing the connection.
+   */
+  remoteClosed(options?: { signal?: AbortSignal }): Promise<void>
   abort(reason: Error): void
 }
 
@@ -27,6 +33,22 @@ export function frameStream(stream: Stream, maxFrame: number): FrameStream {
         // The close is ours to give up on: the abort that follows ends the stream either way.
         stream.abort(err instanceof Error ? err : new Error('close failed'))
       }
+    },
+    remoteClosed(options) {
+      const signal = options?.signal
+      const ended = (): boolean => stream.remoteWriteStatus === 'closed' || stream.status !== 'open' || signal?.aborted === true
+      if (ended()) return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          stream.removeEventListener('remoteCloseWrite', done)
+          stream.removeEventListener('close', done)
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        stream.addEventListener('remoteCloseWrite', done)
+        stream.addEventListener('close', done)
+        signal?.addEventListener('abort', done)
+      })
     },
     abort(reason) {
       stream.abort(reason)

@@ -17,7 +17,7 @@ import type { Roster } from './roster.js'
 import { MAX_ROSTER_FRAME, ROSTER_SYNC_PROTOCOL, decodeRosterState, encodeRosterState } from './roster-sync-protocol.js'
 
 export interface RosterSync {
-  /** Sends our whole roster to one connected peer; failures are logged, never thrown. */
+  /** Sends our whole roster to one connected peer, resolved once the peer has taken it in (or gave up); failures are logged, never thrown. */
   push(peerId: string): Promise<void>
   handle(stream: Stream, connection: Connection): Promise<void>
 }
@@ -38,6 +38,9 @@ export function createRosterSync(deps: { libp2p: MeshLibp2p; roster: () => Roste
         const frames = frameStream(stream, MAX_ROSTER_FRAME)
         await frames.write(encodeRosterState(roster.encodeState()), { signal: deps.clock.timeoutSignal(timeoutMs) })
         await frames.close()
+        // Resolved once the peer took the frame in (it closes its end after): a removal closes
+        // the connection right after this push, which must not cut the frame off.
+        await frames.remoteClosed({ signal: deps.clock.timeoutSignal(timeoutMs) })
       } catch (err) {
         deps.logger.debug({ code: 'ROSTER_PUSH_FAILED', peerId, err: (err as Error).message }, 'roster push failed')
       }

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { ChannelTokenMissingError } from '../channels/index.js'
+// errors.ts, not the folder's index: the client bundle must not load grammy, zod or Yjs (tests/node/cli-bundle.test.ts).
+import { ChannelTokenMissingError } from '../channels/errors.js'
 import { connectApi } from './api-client.js'
 import { addCommonOptions, parseIntOption, type CommonOptions } from './cli-common.js'
 import { createOutput, formatDuration, inline } from './cli-output.js'

@@ -3,6 +3,8 @@
  * mode: it leads at once) with its agent state in a real SQLite file.
  */
 import { describe, expect, it } from 'vitest'
+import { TELEGRAM_TOKEN_SECRET, createTelegramChannel } from '../../channels/index.js'
+import { createManualClock, silentLogger } from '../../runtime/index.js'
 import { withState, type StatefulNode } from '../support/agent-state.js'
 import { startBotApiStandIn, type StandIn } from '../support/bot-api-standin.js'
 import { configureTelegram, echoHandler, startChannels } from '../support/channel-node.js'
@@ -103,5 +105,47 @@ describe('telegram channel', () => {
     expect(standIn.stats.getUpdates).toBe(0)
     configureTelegram(node.state, standIn, ['42'])
     await waitFor(() => echoes(standIn).length === 1, { timeoutMs: 15_000, what: 'echo once set up' })
+  })
+
+  it('long-polls for as long as the lease is renewed, and closes the poll a margin before an unrenewed lease ends', async () => {
+    const { node, standIn } = await soloWithTelegram()
+    const clock = createManualClock(Date.now())
+    const { state } = node
+    const channel = createTelegramChannel(
+      {
+        conversations: state.conversations,
+        channels: state.channels,
+        relationships: state.relationships,
+        token: () => state.secrets.get(TELEGRAM_TOKEN_SECRET),
+        committed: () => Promise.resolve(),
+        clock,
+        logger: silentLogger,
+        self: node.node.mesh.peerId,
+      },
+      { longPollS: 25, leaseMarginMs: 100 },
+    )
+    // A 350 ms lease (the default election timing), renewed by hand every 50 ms.
+    let lease = clock.now() + 350
+    const term = new AbortController()
+    const receiving = channel.receive({ term: 1, signal: term.signal, fence: () => undefined, leaseExpiresAt: () => lease })
+    await waitFor(() => standIn.polling(), { timeoutMs: 10_000, what: 'the long poll' })
+    for (let i = 0; i < 20; i++) {
+      clock.advance(50)
+      lease = clock.now() + 350
+    }
+    // A second past the first lease's end: still the one long poll.
+    expect(standIn.stats.getUpdates).toBe(1)
+    expect(standIn.polling()).toBe(true)
+    // No renewal: 250 ms on, the lease has the margin left and the poll is closed.
+    clock.advance(249)
+    expect(standIn.polling()).toBe(true)
+    clock.advance(1)
+    await waitFor(() => !standIn.polling(), { timeoutMs: 10_000, what: 'the poll closed at the margin' })
+    // And none opened again while the lease stays unrenewed.
+    expect(standIn.stats.getUpdates).toBe(1)
+    term.abort(new Error('term over'))
+    clock.advance(1000)
+    await receiving
+    expect(standIn.stats.getUpdates).toBe(1)
   })
 })

@@ -64,7 +64,9 @@ describe('leadership', () => {
   it('says preferred-primary with two machines and lets the survivor take over', async () => {
     const nodes = await mesh(2)
     const first = await oneLeader(nodes)
-    expect(first.mesh.leader().mode).toBe('preferred-primary')
+    // The joiner counts as a voter once the leader's new configuration reaches it (a heartbeat
+    // or two after the pairing); a leader that dies before that leaves it unable to lead.
+    await waitFor(() => nodes.every((n) => n.mesh.leader().mode === 'preferred-primary'), { timeoutMs: 10_000, what: 'both machines in the two-voter configuration' })
     await first.mesh.stop()
     const survivor = nodes.find((n) => n !== first) as TestNode
     await waitFor(() => survivor.mesh.leader().role === 'leader', { timeoutMs: 15_000, what: 'the survivor to lead' })

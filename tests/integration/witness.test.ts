@@ -18,6 +18,9 @@ async function witnessMesh(): Promise<WitnessMesh> {
   await w.mesh.join(a.mesh.invite(60_000, 'witness').token)
   const all = [a, b, w]
   await waitFor(() => all.every((x) => all.every((y) => x === y || connectedTo(x, y))), { timeoutMs: 20_000, what: 'a, b and the witness connected' })
+  // Each takes the three-voter configuration from the leader's heartbeats; a leader that dies
+  // before it reaches the others leaves them unable to lead, so the tests start from there.
+  await waitFor(() => all.every((x) => x.mesh.leader().mode === 'witness'), { timeoutMs: 20_000, what: 'all three in the witness configuration' })
   return { a, b, w }
 }
 

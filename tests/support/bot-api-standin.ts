@@ -29,6 +29,8 @@ export interface StandIn {
   pushRaw(update: unknown): void
   /** Updates not yet confirmed by an offset. */
   pending(): number
+  /** A long poll is open (a getUpdates waiting for updates, its connection still up). */
+  polling(): boolean
   sent: SentMessage[]
   chatActions: Array<{ chatId: string; action: string }>
   stats: { getUpdates: number; conflicts: number; requests: number }
@@ -205,6 +207,7 @@ export async function startBotApiStandIn(options: { token?: string; clock?: Cloc
       answerPoll()
     },
     pending: () => updates.length,
+    polling: () => poll !== null,
     sent,
     chatActions,
     stats,

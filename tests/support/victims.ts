@@ -7,8 +7,9 @@
  * What it holds on disk is read through a read-only SQLite connection while it runs: the
  * sealed documents opened with the mesh key of its home, and the roster it stored.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { onTestFinished } from 'vitest'
 import * as Y from 'yjs'
@@ -51,12 +52,17 @@ export interface VictimSpec {
   kind?: VictimKind
 }
 
+const FAKE_CLAUDE = fileURLToPath(new URL('./fake-claude.mjs', import.meta.url))
 const warnOrError = (l: LoggedLine): boolean => l.level === 'warn' || l.level === 'error'
 const PINO_LEVELS: Record<number, LoggedLine['level']> = { 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'error' }
 
 export async function startVictim(spec: VictimSpec): Promise<Victim> {
   const home = join(tempDir('instar-victim-'), spec.name)
   await initHome({ home, name: spec.name, ...(spec.agent === undefined ? {} : { agent: spec.agent }), ...(spec.priority === undefined ? {} : { priority: spec.priority }) })
+  // Its sessions run the stand-in CLI: a machine without `claude` warns at start, which no attack explains.
+  const configPath = join(home, 'config.json')
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
+  writeFileSync(configPath, JSON.stringify({ ...config, sessions: { command: FAKE_CLAUDE } }, null, 2))
   const kind = spec.kind ?? 'in-process'
   if (kind === 'process') {
     cleanupNodeOnFinish(home)
