@@ -3,9 +3,17 @@
  * entries are copied in one by one, each only if it verifies, and nothing at all if any
  * event is a genesis other than the pinned one (the sender's roster is not this mesh's).
  * Events are copied before address and key records, so those are judged against the merged
- * membership. Events that verify are kept even when they count for nothing (a removed or
- * non-member signer): a roster must settle the same wherever its events are, so no copy may
- * keep a different set by local judgement.
+ * membership.
+ *
+ * Of the fresh events that verify, only those that count, and those in the causal past of an
+ * event that counts, are kept; the rest (signed by a machine that is not a member in the
+ * event's causal past, or was removed) are refused, by why: ROSTER_NOT_MEMBER or
+ * ROSTER_SIGNER_REMOVED. Not counting is for good: an event's causal past is fixed, and a
+ * removal is never undone, so more events can only make an event count less, never more. An
+ * event that is refused here counts on no copy, then; and one that later turns out to be in
+ * the past of an event that counts comes back with it (an honest push carries every dep of
+ * what it holds) and is kept then. So every copy still settles the same membership. Keeping them instead let one participant grow every copy of the roster with events
+ * that count for nothing, until welcomes and roster frames went over their limits.
  */
 import type * as Y from 'yjs'
 import { RosterEventInvalidError, RosterGenesisForeignError } from './errors.js'
@@ -40,6 +48,12 @@ export interface RosterMergeDeps {
   records: Pick<RosterRecords, 'mergeAddress' | 'mergeMeshKey'>
   /** Decodes and verifies one event's bytes; a roster passes what checkRemote verified ahead. Defaults to decodeRosterEvent. */
   decode?: (bytes: Uint8Array) => RosterEvent
+  /** The events held now (decoded and verified). */
+  held: () => RosterEvent[]
+  /** Membership over a set of events. */
+  compute: (events: RosterEvent[]) => Membership
+  /** Told of each verified event refused for counting for nothing, so that its next push costs no signature check. */
+  refusedUncounted?: (event: RosterEvent) => void
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -82,6 +96,31 @@ export function mergeVerified(scratch: Y.Doc, deps: RosterMergeDeps): RosterMerg
     } catch (err) {
       if (err instanceof RosterGenesisForeignError) throw err
       refuse(err)
+    }
+  }
+  if (fresh.length > 0) {
+    const all = new Map<string, RosterEvent>()
+    for (const event of deps.held()) all.set(event.id, event)
+    for (const { event } of fresh) all.set(event.id, event)
+    const settled = deps.compute([...all.values()])
+    const pendingIds = new Set(settled.pending)
+    // What counts, and everything in its causal past.
+    const keep = new Set<string>()
+    const stack = [...settled.valid]
+    while (stack.length > 0) {
+      const id = stack.pop() as string
+      if (keep.has(id)) continue
+      keep.add(id)
+      for (const dep of all.get(id)?.body.deps ?? []) if (!keep.has(dep) && all.has(dep)) stack.push(dep)
+    }
+    for (let i = fresh.length - 1; i >= 0; i--) {
+      const { key, event } = fresh[i] as (typeof fresh)[number]
+      if (keep.has(key)) continue
+      fresh.splice(i, 1)
+      result.rejected++
+      // Waiting on deps that are nowhere (not in the frame, not held) is a dep on nothing that counts.
+      tally(result.refused, pendingIds.has(key) ? 'ROSTER_EVENT_INVALID' : settled.removed.has(event.body.signer) ? 'ROSTER_SIGNER_REMOVED' : 'ROSTER_NOT_MEMBER')
+      deps.refusedUncounted?.(event)
     }
   }
   const each = (name: string, mergeEntry: (key: string, bytes: Uint8Array) => void): void => {

@@ -1,8 +1,9 @@
 /**
  * Binds the roster sync protocol to libp2p: push whole state to a member, take theirs in.
  * A frame carrying another genesis than ours is refused whole (ROSTER_GENESIS_FOREIGN); entries
- * that do not verify are refused one by one; events kept that count for nothing are logged
- * by why (ROSTER_SIGNER_REMOVED, ROSTER_NOT_MEMBER). Every refusal is logged with its code.
+ * that do not verify are refused one by one, and so are events that count for nothing and are
+ * in the past of none that counts (roster-merge.ts); the few kept in such a past are logged by
+ * why (ROSTER_SIGNER_REMOVED, ROSTER_NOT_MEMBER). Every refusal is logged with its code.
  *
  * A frame's signatures are checked in short turns (Roster.checkRemote) before it is merged in
  * one, and one peer's frames are taken one at a time: a frame of some 2,000 events costs

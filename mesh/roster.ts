@@ -309,8 +309,13 @@ export function createRoster(deps: RosterDeps): Roster {
   // taken out when a merge uses it. The id is the hash of the bytes, so a hit is those bytes.
   const checked = new Map<string, RosterEvent | Error>()
   const MAX_CHECKED = 8192
+  // Verified events refused for counting for nothing: a peer that keeps them pushes them again
+  // and again, and each would cost a signature check.
+  const uncounted = new Map<string, RosterEvent>()
   const decodeChecked = (bytes: Uint8Array): RosterEvent => {
     const id = rosterEventId(bytes)
+    const seen = uncounted.get(id)
+    if (seen !== undefined) return seen
     const hit = checked.get(id)
     if (hit === undefined) return decodeRosterEvent(bytes)
     checked.delete(id)
@@ -321,6 +326,12 @@ export function createRoster(deps: RosterDeps): Roster {
   const merge = (scratch: Y.Doc): RosterMergeResult =>
     mergeVerified(scratch, {
       decode: decodeChecked,
+      held: storedEvents,
+      compute: (all) => computeMembership(all, agentHex, meshId, pinned),
+      refusedUncounted: (event) => {
+        if (uncounted.size >= MAX_CHECKED) uncounted.clear()
+        uncounted.set(event.id, event)
+      },
       doc,
       events,
       meshId,
@@ -487,7 +498,7 @@ export function createRoster(deps: RosterDeps): Roster {
       for (const bytes of fresh) {
         if (destroyed) return
         const id = rosterEventId(bytes)
-        if (!checked.has(id) && !decoded.has(id)) {
+        if (!checked.has(id) && !decoded.has(id) && !uncounted.has(id)) {
           if (checked.size >= MAX_CHECKED) checked.clear()
           try {
             checked.set(id, decodeRosterEvent(bytes))
