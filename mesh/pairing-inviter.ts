@@ -284,6 +284,9 @@ export function createInviter(deps: InviterDeps, options: InviterOptions = {}): 
       try {
         await frames.write(reply)
         await frames.close()
+        // The joiner closes its end once it has read the answer; a refused stranger is hung up
+        // on right after this (protocol-guard.ts), which must not cut the answer off.
+        await frames.remoteClosed({ signal: clock.timeoutSignal(Math.min(readTimeoutMs, 5000)) })
       } catch (err) {
         logger.warn({ code: 'PAIRING_REPLY_FAILED', peerId, err }, 'could not send the pairing reply')
       }

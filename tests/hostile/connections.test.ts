@@ -145,6 +145,24 @@ describe('strangers holding connections', () => {
     await expect(c.mesh.join(invitation.token)).rejects.toMatchObject({ code: 'PAIRING_REFUSED', remoteCode: 'PAIRING_INVITATION_USED' })
   })
 
+  it('keeps its answer to a late use until the joiner has read it, however late it reads', async () => {
+    const a = await startTestNode({ name: 'a', founder: true, options: { admission: { refusalLifetimeMs: 10 * 60_000 } } })
+    const b = await startTestNode({ name: 'b' })
+    const invitation = a.mesh.invite(15 * 60_000)
+    await b.mesh.join(invitation.token)
+    const late = await stranger('127.0.0.2')
+    const connection = await late.dial(addressOf(a), { signal: AbortSignal.timeout(10_000) })
+    const stream = await connection.newStream(PAIRING_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+    const frames = frameStream(stream, MAX_PAIRING_FRAME)
+    await frames.write(joinRequest(generateSeed(), invitation.inviteId))
+    // A slow joiner (a loaded machine): the hang-up waits for it to read and close.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(connection.status).toBe('open')
+    expect(decodePairingMessage(await frames.read({ signal: AbortSignal.timeout(5000) }))).toMatchObject({ type: 'join-reject', code: 'PAIRING_INVITATION_USED' })
+    await frames.close()
+    await waitFor(() => connection.status !== 'open', { timeoutMs: 10_000, what: 'the inviter hanging up after the joiner read its answer' })
+  })
+
   it('answers a late use of an expired invitation with PAIRING_INVITATION_EXPIRED, hangs up, and admits no stranger once it is forgotten', async () => {
     const { a, clock } = await manualFounder({ pairing: { rememberMs: 60 * 60_000 }, admission: { refusalLifetimeMs: 10 * 60_000 } })
     const invitation = a.mesh.invite(60_000)
