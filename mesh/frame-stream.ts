@@ -1,6 +1,15 @@
-/** Length-prefixed frames over a libp2p stream, with a size limit and a deadline per read. */
+/**
+ * Length-prefixed frames over a libp2p stream, with a size limit and a deadline per read.
+ *
+ * The length prefix is bounded too: lpStream checks its prefix length only once a varint
+ * decodes, so a prefix of continuation bytes that never ends (0xff 0xff ...) was read a byte
+ * at a time, without bound, until the stream ended, and then refused as a mere end of stream.
+ * Our decoder refuses a prefix longer than the limit's own (InvalidDataLengthLengthError, which
+ * the protocols log as a malformed frame) as soon as it is one byte too long.
+ */
 import type { Stream } from '@libp2p/interface'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { InvalidDataLengthLengthError, lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import * as varint from 'uint8-varint'
 
 export interface FrameStream {
   /** The next frame; without a signal it waits as long as the stream lives. */
@@ -17,7 +26,15 @@ export interface FrameStream {
 }
 
 export function frameStream(stream: Stream, maxFrame: number): FrameStream {
-  const lp: LengthPrefixedStream<Stream> = lpStream(stream, { maxDataLength: maxFrame })
+  const maxLengthLength = varint.encodingLength(maxFrame)
+  const lp: LengthPrefixedStream<Stream> = lpStream(stream, {
+    maxDataLength: maxFrame,
+    maxLengthLength,
+    lengthDecoder: (data) => {
+      if (data.byteLength > maxLengthLength) throw new InvalidDataLengthLengthError(`the length prefix runs past ${maxLengthLength} bytes`)
+      return varint.decode(data)
+    },
+  })
   return {
     async read(options) {
       const list = await lp.read(options?.signal === undefined ? {} : { signal: options.signal })
