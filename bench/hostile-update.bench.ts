@@ -17,11 +17,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
-import { SYNC_PROTOCOL, createAgentState, createSqliteDocumentStorage, encodeSyncMessage, openStateDb, sealUpdate } from '../crdt/index.js'
-import { MAX_SYNC_FRAME } from '../crdt/sync-protocol.js'
-import { frameStream } from '../mesh/index.js'
+import { SYNC_PROTOCOL, createAgentState, createSqliteDocumentStorage, openStateDb, sealUpdate } from '../crdt/index.js'
+import { encodeSyncMessageFrame, syncFrameCount } from '../crdt/sync-protocol.js'
 import { silentLogger } from '../runtime/index.js'
 import { benchNode, clock, startBenchMesh, until } from './bench-node.js'
+import { openSyncLink } from './hostile-driver.js'
+import { prefixed } from './hostile-wire.js'
 import { concurrentInserts, itemOf, keyFlood } from './hostile-updates.js'
 import { percentile, report } from './report.js'
 
@@ -120,30 +121,49 @@ try {
   const key = hostile.mesh.meshKeys().at(-1)
   if (key === undefined) throw new Error('no mesh key')
   const meshId = hostile.mesh.status().meshId ?? ''
-  const frames = frameStream(await hostile.mesh.openStream(victim.peerId, SYNC_PROTOCOL), MAX_SYNC_FRAME)
+  // From here it only attacks: its own engine stopped (it would hold the one sync stream per
+  // peer), one stream of ours whose credits are read and dropped.
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(state.documents.doc('memory')))
+  const someId = state.memory.ids()[Math.floor(ENTRIES / 2)] ?? ''
+  state.stop()
+  const openLink = async () => {
+    const opened = await openSyncLink(() => hostile.mesh.openStream(victim.peerId, SYNC_PROTOCOL), clock)
+    if (opened === null) throw new Error('could not open a sync stream to the victim')
+    return opened
+  }
+  let link = await openLink()
+  const send = async (frame: Uint8Array): Promise<void> => {
+    if (!(await link.write([prefixed(frame)]))) throw new Error('the victim closed the sync stream')
+  }
 
   reportLatency('baseline', await sample(WINDOW_MS))
 
-  const doc = state.documents.doc('memory')
-  const someId = state.memory.ids()[Math.floor(ENTRIES / 2)] ?? ''
   const attacks: Array<[string, Uint8Array, string]> = [
     ['text_inserts', concurrentInserts(itemOf(doc, 'entries', someId), INSERTS, 'text'), 'schema'],
     ['map_entry_inserts', concurrentInserts(itemOf(doc, 'entries', someId), INSERTS, 'value'), 'too-costly'],
     ['key_flood', keyFlood('entries', someId, INSERTS), 'too-costly'],
   ]
+  let nextMessageId = 1
+  /** Sealed, and chunked as a member's engine sends it when it is over one frame. */
+  const sendUpdate = async (update: Uint8Array): Promise<void> => {
+    const sealed = sealUpdate(key, meshId, 'memory', update)
+    const id = nextMessageId++
+    for (let i = 0; i < syncFrameCount('memory', sealed.length); i++) await send(encodeSyncMessageFrame({ type: 'update', doc: 'memory', sealed }, id, i))
+  }
   for (const [variant, update, reason] of attacks) {
     const before = await call<Leader>('GET', '/mesh/leader')
     report(NAME, `${variant}_update_bytes`, update.length, 'B')
-    await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: sealUpdate(key, meshId, 'memory', update) }))
+    await sendUpdate(update)
     reportLatency(`during_${variant}`, await sample(WINDOW_MS))
     const after = await call<Leader>('GET', '/mesh/leader')
     report(NAME, `${variant}_lease_kept`, after.leader === victim.peerId && after.term === before.term ? 1 : 0, 'bool')
     report(NAME, `${variant}_refused_${reason.replace('-', '_')}`, refusedAs(reason) ? 1 : 0, 'bool')
   }
 
-  // Legitimate and large: 100,000 model-shaped entries written on another machine, sent as
-  // updates of LEGIT_CHUNK entries each (one sync frame must stay under 4 MiB for now, issue 9
-  // part 4), each applied in slices.
+  // Legitimate and large: 100,000 model-shaped entries written on another machine in
+  // transactions of LEGIT_CHUNK entries each, sent by that machine's own sync engine (chunked,
+  // under the receiver's credits), each applied in slices.
   const big = new Y.Doc()
   const entries = big.getMap('entries')
   const chunks: Uint8Array[] = []
@@ -155,11 +175,16 @@ try {
       }
     })
   }
+  // Three refused updates back the sender off (30 s at first): the honest engine waits it out.
+  link.abort()
+  await untilTrue(async () => ((await call<{ peers: Array<{ peerId: string; sync: { backoff: unknown } | null }> }>('GET', '/mesh/status')).peers.find((p) => p.peerId === hostile.mesh.peerId)?.sync?.backoff ?? null) === null, 120_000)
+  const honest = createAgentState({ mesh: hostile.mesh, storage: createSqliteDocumentStorage(db), clock, logger: silentLogger })
+  await honest.start()
   report(NAME, `legit_${LEGIT_ENTRIES}_entries_update_bytes`, chunks.reduce((n, c) => n + c.length, 0), 'B')
   const target = (await memoryCount()) + LEGIT_ENTRIES
   const before = await call<Leader>('GET', '/mesh/leader')
   const t0 = performance.now()
-  for (const chunk of chunks) await frames.write(encodeSyncMessage({ type: 'update', doc: 'memory', sealed: sealUpdate(key, meshId, 'memory', chunk) }))
+  for (const chunk of chunks) Y.applyUpdate(honest.documents.doc('memory'), chunk)
   let checkedAt = 0
   let applied = false
   const during = await sample(600_000, async () => {
@@ -173,8 +198,7 @@ try {
   const after = await call<Leader>('GET', '/mesh/leader')
   report(NAME, `legit_${LEGIT_ENTRIES}_entries_lease_kept`, after.leader === victim.peerId && after.term === before.term ? 1 : 0, 'bool')
 
-  frames.abort(new Error('done'))
-  state.stop()
+  honest.stop()
   db.close()
   await hostile.mesh.stop()
   await call('POST', '/node/stop', {}).catch(() => undefined)
