@@ -12,8 +12,9 @@
  * removal is never undone, so more events can only make an event count less, never more. An
  * event that is refused here counts on no copy, then; and one that later turns out to be in
  * the past of an event that counts comes back with it (an honest push carries every dep of
- * what it holds) and is kept then. So every copy still settles the same membership. Keeping them instead let one participant grow every copy of the roster with events
- * that count for nothing, until welcomes and roster frames went over their limits.
+ * what it holds) and is kept then. So every copy still settles the same membership. Keeping
+ * them instead let one participant grow every copy of the roster with events that count for
+ * nothing, until welcomes and roster frames went over their limits.
  */
 import type * as Y from 'yjs'
 import { RosterEventInvalidError, RosterGenesisForeignError } from './errors.js'
