@@ -54,6 +54,20 @@ async function latePairing(connection: Connection, inviteId: string): Promise<Pa
   return reply
 }
 
+/**
+ * A founder whose invitation B has used, and a stranger connected to it to use it late. The
+ * refusal lifetime is far beyond the test: only the hang-up after the answer can end the connection.
+ */
+async function lateStrangerOfAUsedInvitation(): Promise<{ invitation: ReturnType<TestNode['mesh']['invite']>; connection: Connection }> {
+  const a = await startTestNode({ name: 'a', founder: true, options: { admission: { refusalLifetimeMs: 10 * 60_000 } } })
+  const b = await startTestNode({ name: 'b' })
+  const invitation = a.mesh.invite(15 * 60_000)
+  await b.mesh.join(invitation.token)
+  const late = await stranger('127.0.0.2')
+  const connection = await late.dial(addressOf(a), { signal: AbortSignal.timeout(10_000) })
+  return { invitation, connection }
+}
+
 /** A founder running on a manual clock set to the real time, so that invitations it makes read as valid elsewhere. */
 async function manualFounder(options: Parameters<typeof startTestNode>[0]['options'] = {}): Promise<{ a: TestNode; clock: ManualClock }> {
   const clock = createManualClock(createSystemClock().now())
@@ -131,13 +145,7 @@ describe('strangers holding connections', () => {
   })
 
   it('answers a late use of a used invitation with PAIRING_INVITATION_USED and then hangs up', async () => {
-    // A refusal lifetime far beyond the test: only the hang-up after the answer can end the connection.
-    const a = await startTestNode({ name: 'a', founder: true, options: { admission: { refusalLifetimeMs: 10 * 60_000 } } })
-    const b = await startTestNode({ name: 'b' })
-    const invitation = a.mesh.invite(15 * 60_000)
-    await b.mesh.join(invitation.token)
-    const late = await stranger('127.0.0.2')
-    const connection = await late.dial(addressOf(a), { signal: AbortSignal.timeout(10_000) })
+    const { invitation, connection } = await lateStrangerOfAUsedInvitation()
     expect(await latePairing(connection, invitation.inviteId)).toMatchObject({ type: 'join-reject', code: 'PAIRING_INVITATION_USED' })
     await waitFor(() => connection.status !== 'open', { timeoutMs: 10_000, what: 'the inviter hanging up after its answer' })
     // A real late joiner reads the same refusal.
@@ -146,12 +154,7 @@ describe('strangers holding connections', () => {
   })
 
   it('keeps its answer to a late use until the joiner has read it, however late it reads', async () => {
-    const a = await startTestNode({ name: 'a', founder: true, options: { admission: { refusalLifetimeMs: 10 * 60_000 } } })
-    const b = await startTestNode({ name: 'b' })
-    const invitation = a.mesh.invite(15 * 60_000)
-    await b.mesh.join(invitation.token)
-    const late = await stranger('127.0.0.2')
-    const connection = await late.dial(addressOf(a), { signal: AbortSignal.timeout(10_000) })
+    const { invitation, connection } = await lateStrangerOfAUsedInvitation()
     const stream = await connection.newStream(PAIRING_PROTOCOL, { signal: AbortSignal.timeout(5000) })
     const frames = frameStream(stream, MAX_PAIRING_FRAME)
     await frames.write(joinRequest(generateSeed(), invitation.inviteId))
