@@ -127,12 +127,8 @@ try {
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(state.documents.doc('memory')))
   const someId = state.memory.ids()[Math.floor(ENTRIES / 2)] ?? ''
   state.stop()
-  const openLink = async () => {
-    const opened = await openSyncLink(() => hostile.mesh.openStream(victim.peerId, SYNC_PROTOCOL), clock)
-    if (opened === null) throw new Error('could not open a sync stream to the victim')
-    return opened
-  }
-  let link = await openLink()
+  const link = await openSyncLink(() => hostile.mesh.openStream(victim.peerId, SYNC_PROTOCOL), clock)
+  if (link === null) throw new Error('could not open a sync stream to the victim')
   const send = async (frame: Uint8Array): Promise<void> => {
     if (!(await link.write([prefixed(frame)]))) throw new Error('the victim closed the sync stream')
   }

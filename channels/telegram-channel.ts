@@ -53,9 +53,9 @@ export interface TelegramChannelDeps {
 export interface TelegramChannelOptions {
   /** Longest long-poll timeout, in seconds; default 25. */
   longPollS?: number
-  /** Lease time kept free after a poll's end: an unrenewed lease with less left aborts the poll; default 100 ms. */
+  /** An unrenewed lease with this much left closes the open poll; default 100 ms. */
   leaseMarginMs?: number
-  /** Wait between short polls that returned nothing; default 250 ms. */
+  /** With longPollS 0 (short polls), the wait after one that returned nothing; also the wait while the lease has only the margin left; default 250 ms. */
   shortPollIdleMs?: number
   /** First backoff after a failed poll (doubled up to maxBackoffMs); default 500 ms. */
   backoffMs?: number
@@ -175,7 +175,6 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
         await pause(Math.max(10, Math.min(idleMs, left + marginMs)))
         continue
       }
-      const timeoutS = longPollS
       // Aborted when the term ends, or when the lease, unrenewed, has only the margin left; the
       // listener and the watch released at once after.
       const deadline = new AbortController()
@@ -187,7 +186,7 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
         else watch = clock.setTimeout(check, rest)
       }, left)
       try {
-        const raw = await link.api.getUpdates(channels.offset('telegram'), timeoutS, deadline.signal).finally(() => {
+        const raw = await link.api.getUpdates(channels.offset('telegram'), longPollS, deadline.signal).finally(() => {
           watch.cancel()
           ctx.signal.removeEventListener('abort', onEnd)
         })
@@ -218,7 +217,7 @@ export function createTelegramChannel(deps: TelegramChannelDeps, options: Telegr
           }
         }
         writeHealth(false)
-        if (raw.length === 0 && timeoutS === 0) await pause(idleMs)
+        if (raw.length === 0 && longPollS === 0) await pause(idleMs)
       } catch (err) {
         if (ctx.signal.aborted) break
         const code = (err as { code?: string }).code ?? 'INTERNAL'

@@ -5,7 +5,7 @@
  * two-machine mesh. And a node started on a state.db that the old code left holding term
  * 2^53 - 1 repairs it, says so, and elects a leader with its peer.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { openStateDb } from '../../crdt/index.js'
@@ -14,6 +14,7 @@ import { createSystemClock } from '../../runtime/index.js'
 import { MAX_ELECTION_FRAME, decodeElectionMessage } from '../../mesh/election-protocol.js'
 import { processAlive } from '../../node/run-state.js'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
+import { editConfig } from '../support/homes.js'
 import { connectedTo, oneLeader, startTestNode, type TestNode } from '../support/mesh-nodes.js'
 import { recordingLogger, type RecordingLogger } from '../support/recording-logger.js'
 import { stablePort } from '../support/ports.js'
@@ -223,8 +224,8 @@ describe('a state.db holding term 2^53-1', () => {
       const init = await runInstar(['init', '--home', home, '--name', name, ...(name === 'alpha' ? ['--agent', 'kira'] : [])])
       expect(init.code, init.stderr).toBe(0)
       // Loopback only, on a port no other process takes while the node restarts (the peer dials it).
-      const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>
-      writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, listen: [`/ip4/127.0.0.1/tcp/${await stablePort()}`] }))
+      const port = await stablePort()
+      editConfig(home, (config) => ({ ...config, listen: [`/ip4/127.0.0.1/tcp/${port}`] }))
       cleanupNodeOnFinish(home)
     }
     const start = async (home: string): Promise<number> => {

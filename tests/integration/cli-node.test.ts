@@ -7,6 +7,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, runInstar } from '../support/cli.js'
+import { editConfig } from '../support/homes.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
 import { openStateDb } from '../../crdt/index.js'
@@ -243,8 +244,7 @@ describe('listen ports across restarts', () => {
   it('listens on the port of its last run when the config says port 0, and on a new one when that port is taken', { timeout: 120_000 }, async () => {
     const home = await initHome()
     cleanupNodeOnFinish(home)
-    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, listen: ['/ip4/127.0.0.1/tcp/0'] }))
+    editConfig(home, (config) => ({ ...config, listen: ['/ip4/127.0.0.1/tcp/0'] }))
     const portOf = (run: { addresses: string[] }): number => Number(/\/tcp\/(\d+)/.exec(run.addresses[0] ?? '')?.[1])
     const start = async (): Promise<{ addresses: string[] }> => {
       const result = await runInstar(['node', 'start', '--home', home, '--detach', '--json'])

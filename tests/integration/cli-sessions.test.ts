@@ -3,11 +3,12 @@
  * the stand-in CLI chosen by sessions.command, and a command that is not there (a warning,
  * never a failed start).
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
+import { editConfig } from '../support/homes.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
 
@@ -21,9 +22,7 @@ async function nodeWith(sessions: Record<string, unknown>): Promise<string> {
   const home = join(tempDir(), 'home')
   const init = await runInstar(['init', '--home', home, '--json', '--agent', 'kira', '--name', 'laptop'])
   expect(init.code, init.stderr).toBe(0)
-  const configPath = join(home, 'config.json')
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
-  writeFileSync(configPath, JSON.stringify({ ...config, sessions: { ...(config.sessions as object), ...sessions } }))
+  editConfig(home, (config) => ({ ...config, sessions: { ...(config.sessions as object), ...sessions } }))
   cleanupNodeOnFinish(home)
   const start = await runInstar(['node', 'start', '--home', home, '--detach', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'])
   expect(start.code, start.stderr).toBe(0)

@@ -3,22 +3,20 @@
  * code adds on disk is the `roster.genesis` row of state.db's node_meta, so a two-machine mesh
  * with that row deleted on both is exactly what the code before it left behind.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
 import { stablePort } from '../support/ports.js'
-import { apiGet, initTestHome } from '../support/homes.js'
+import { apiGet, editConfig, initTestHome } from '../support/homes.js'
 import { waitFor } from '../support/wait-for.js'
 
 async function home(name: string, agent?: string): Promise<string> {
   const dir = await initTestHome({ name, ...(agent === undefined ? {} : { agent }) })
   // Loopback only, on a port no other process takes while the node restarts, so that the two
   // machines find each other where they last were.
-  const configPath = join(dir, 'config.json')
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { listen: string[] }
-  writeFileSync(configPath, JSON.stringify({ ...config, listen: [`/ip4/127.0.0.1/tcp/${await stablePort()}`] }, null, 2))
+  const port = await stablePort()
+  editConfig(dir, (config) => ({ ...config, listen: [`/ip4/127.0.0.1/tcp/${port}`] }))
   return dir
 }
 

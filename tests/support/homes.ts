@@ -4,6 +4,7 @@
  * it tests; and the node's HTTP API, for a test that waits on what a node sees (a CLI launch
  * per poll costs a second under load).
  */
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connectApi } from '../../node/api-client.js'
 import { initHome } from '../../node/home.js'
@@ -23,6 +24,12 @@ export async function initTestHome(spec: TestHomeSpec): Promise<string> {
   const home = join(tempDir(), spec.name)
   await initHome({ home, name: spec.name, ...(spec.agent === undefined ? {} : { agent: spec.agent }), ...(spec.priority === undefined ? {} : { priority: spec.priority }) })
   return home
+}
+
+/** Rewrites the home's config.json as a user edits it by hand: `change` gets the config and returns the new one. */
+export function editConfig(home: string, change: (config: Record<string, unknown>) => Record<string, unknown>): void {
+  const path = homePaths(home).config
+  writeFileSync(path, JSON.stringify(change(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>), null, 2))
 }
 
 /** GET `path` on the API of the node running on `home` (its address and token read afresh, as the CLI does). */

@@ -7,7 +7,7 @@
  * What it holds on disk is read through a read-only SQLite connection while it runs: the
  * sealed documents opened with the mesh key of its home, and the roster it stored.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -25,6 +25,7 @@ import { homePaths } from '../../node/paths.js'
 import { processAlive } from '../../node/run-state.js'
 import { createSystemClock } from '../../runtime/index.js'
 import { cleanupNodeOnFinish, lastJson, runInstar } from './cli.js'
+import { editConfig } from './homes.js'
 import { recordingLogger, type LoggedLine } from './recording-logger.js'
 import { tempDir } from './temp-dir.js'
 
@@ -60,9 +61,7 @@ export async function startVictim(spec: VictimSpec): Promise<Victim> {
   const home = join(tempDir('instar-victim-'), spec.name)
   await initHome({ home, name: spec.name, ...(spec.agent === undefined ? {} : { agent: spec.agent }), ...(spec.priority === undefined ? {} : { priority: spec.priority }) })
   // Its sessions run the stand-in CLI: a machine without `claude` warns at start, which no attack explains.
-  const configPath = join(home, 'config.json')
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
-  writeFileSync(configPath, JSON.stringify({ ...config, sessions: { command: FAKE_CLAUDE } }, null, 2))
+  editConfig(home, (config) => ({ ...config, sessions: { command: FAKE_CLAUDE } }))
   const kind = spec.kind ?? 'in-process'
   if (kind === 'process') {
     cleanupNodeOnFinish(home)
