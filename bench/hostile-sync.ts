@@ -103,14 +103,18 @@ function schemaBreaking(random: Random): { doc: DocName; update: Uint8Array } {
   return { doc: target, update: updateOf(doc) }
 }
 
-/** Whole-message frames of a STEP2 or UPDATE, chunked when it does not fit one; each fed to the mirror. */
-function framesOf(ctx: SyncContext, type: 'step2' | 'update', doc: DocName, sealed: Uint8Array, id: number): Uint8Array[] {
+/**
+ * Whole-message frames of a STEP2 or UPDATE, chunked when it does not fit one, with the codes
+ * the victim logs for them: each goes through the oracle (and so the mirror), since junk chunks
+ * earlier on the same stream may hold the id or the room the message needs. `whole` says the
+ * victim puts it together and opens it.
+ */
+function framesOf(ctx: SyncContext, type: 'step2' | 'update', doc: DocName, sealed: Uint8Array, id: number): { frames: Uint8Array[]; must: string[]; whole: boolean } {
   const count = syncFrameCount(doc, sealed.length)
-  return Array.from({ length: count }, (_, i) => {
-    const frame = encodeSyncMessageFrame({ type, doc, sealed }, id, i)
-    if (count > 1) ctx.reassembler.add(decodeSyncMessage(frame) as Extract<SyncMessage, { type: 'chunk' }>)
-    return frame
-  })
+  const frames = Array.from({ length: count }, (_, i) => encodeSyncMessageFrame({ type, doc, sealed }, id, i))
+  const must = new Set<string>()
+  for (const frame of frames) for (const code of oracle(ctx, frame).must) must.add(code)
+  return { frames, must: [...must], whole: must.has(REJECTED) }
 }
 
 const sealedAttack = (kind: string, frames: Uint8Array[], must: string[], extra: Partial<SyncAttack> = {}): SyncAttack => ({
@@ -231,7 +235,8 @@ export function syncAttack(random: Random, ctx: SyncContext): SyncAttack {
   if (roll < 0.42) {
     const { doc, update } = schemaBreaking(random)
     const box = seal(doc, update)
-    return sealedAttack('schema', framesOf(ctx, 'update', doc, box, id()), [REJECTED])
+    const { frames, must } = framesOf(ctx, 'update', doc, box, id())
+    return sealedAttack('schema', frames, must)
   }
   if (roll < 0.5) {
     const keys = [...ctx.memory.getMap('entries').keys()]
@@ -241,7 +246,8 @@ export function syncAttack(random: Random, ctx: SyncContext): SyncAttack {
       target === null || random() < 0.34
         ? keyFlood('entries', target ?? 'bad-flood', count)
         : concurrentInserts(itemOf(ctx.memory, 'entries', target), count, random() < 0.5 ? 'text' : 'value')
-    return sealedAttack('costly', framesOf(ctx, 'update', 'memory', seal('memory', update), id()), [REJECTED])
+    const { frames, must } = framesOf(ctx, 'update', 'memory', seal('memory', update), id())
+    return sealedAttack('costly', frames, must)
   }
   if (roll < 0.55) {
     // An item after a struct nobody holds.
@@ -319,5 +325,7 @@ export function syncAttack(random: Random, ctx: SyncContext): SyncAttack {
     must.delete(REJECTED)
     return sealedAttack('legit-chunks', frames, [...must], { legit, may: [REJECTED] })
   }
-  return sealedAttack('legit', framesOf(ctx, type, 'memory', box, id()), [], { legit })
+  // Opened, it is legitimate, not junk; refused as a chunk (its id or room held by junk), it never lands.
+  const { frames, must, whole } = framesOf(ctx, type, 'memory', box, id())
+  return sealedAttack('legit', frames, must.filter((code) => code !== REJECTED), { legit: whole ? legit : [] })
 }
