@@ -43,6 +43,8 @@ export interface SearchOptions {
   limit?: number
   /** Only entries of this topic. */
   topic?: string
+  /** Entries holding any of the words (best: the most, the rarest), not all of them. */
+  any?: boolean
 }
 
 export interface MemoryIndex {
@@ -198,7 +200,7 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
     },
 
     search(query, options = {}) {
-      const match = toMatchExpression(query)
+      const match = toMatchExpression(query, options.any === true)
       const limit = checkLimit(options.limit)
       settle()
       const rows =
@@ -256,9 +258,10 @@ export function createMemoryIndex(deps: MemoryIndexDeps): MemoryIndex {
 /**
  * Turns free text into a safe FTS5 MATCH expression: each word (a run of letters, digits and
  * combining marks holding at least one letter or digit) as a double-quoted string, joined by
- * spaces (FTS5's implicit AND). No other character reaches FTS5, so no query can be a syntax error.
+ * spaces (FTS5's implicit AND), or by OR when `any`. No other character reaches FTS5, so no
+ * query can be a syntax error.
  */
-export function toMatchExpression(query: string): string {
+export function toMatchExpression(query: string, any = false): string {
   if (typeof query !== 'string') throw new ModelInputInvalidError('query', 'must be a string')
   if (query.length > MEMORY_SEARCH_LIMITS.maxQueryLength) {
     throw new ModelInputInvalidError('query', `must be at most ${MEMORY_SEARCH_LIMITS.maxQueryLength} characters`)
@@ -270,7 +273,7 @@ export function toMatchExpression(query: string): string {
     if (words.size === MEMORY_SEARCH_LIMITS.maxWords) break
   }
   if (words.size === 0) throw new ModelInputInvalidError('query', 'holds no word to search for')
-  return [...words].map((w) => `"${w}"`).join(' ')
+  return [...words].map((w) => `"${w}"`).join(any ? ' OR ' : ' ')
 }
 
 function checkLimit(limit: unknown): number {

@@ -44,6 +44,7 @@ export async function runStart(home: string, flags: StartFlags, what: 'node' | '
       ...(apiPort === undefined ? {} : { apiPort }),
       ...(flags.listen === undefined ? {} : { listen: flags.listen }),
       faultHooks: process.env.INSTAR_FAULT_HOOKS === '1',
+      cli: [process.execPath, ...process.execArgv, process.argv[1] ?? ''],
     },
   )
   const status = running.status()

@@ -46,7 +46,7 @@ export function durationMs(value: number | string): number {
  * The Claude Code runner of this machine (each machine has its own `claude` install and
  * login, so these are not shared): the command and extra args, the model and permission mode
  * it passes, how many sessions may live at once, how long a session stays warm between
- * messages, and a turn's timeout.
+ * messages, a turn's timeout, and how many characters of context a new session is told.
  */
 export const sessionsSchema = z.strictObject({
   command: z.string().min(1).max(4096).default('claude'),
@@ -57,6 +57,7 @@ export const sessionsSchema = z.strictObject({
   maxConcurrent: z.number().int().min(1).max(64).default(2),
   warmTtl: duration.default('10m'),
   timeout: duration.default('10m'),
+  contextBudget: z.number().int().min(1000).max(1_000_000).default(20_000),
 })
 
 const publicKeyHex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters')

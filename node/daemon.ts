@@ -11,6 +11,8 @@ import { registerMeshRoutes } from './api-mesh-routes.js'
 import { registerStateRoutes } from './api-state-routes.js'
 import { registerChannelRoutes } from './api-channel-routes.js'
 import { startChannelsRuntime, type ChannelsRuntime } from './channels-runtime.js'
+import { recordOnlyHandler, type ConversationHandler } from '../channels/index.js'
+import { createNodeAgentHandler, writeMcpConfig } from './agent-handler.js'
 import { registerFaultRoutes } from './api-fault-routes.js'
 import type { FastifyInstance } from 'fastify'
 import { codeOf } from './errors.js'
@@ -43,6 +45,11 @@ export interface StartNodeOptions {
   /** Serves POST /debug/partition for the fault suite (INSTAR_FAULT_HOOKS=1); never in normal use. */
   faultHooks?: boolean
   pid?: number
+  /**
+   * How to run this CLI (the program and its first arguments, as `instar`): sessions get
+   * `instar mcp --home HOME` in their --mcp-config with it. Without it, sessions have no MCP server.
+   */
+  cli?: string[]
 }
 
 export interface RunningNode {
@@ -87,6 +94,24 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
   const sessionsConfig = home.config.sessions
   let runner: AgentRunner | null = null
   let claude: ClaudeVersion | null = null
+  // Settles once claude was looked for (a witness runs no sessions and no conversations).
+  let claudeChecked!: () => void
+  const claudeKnown = new Promise<void>((resolve) => (claudeChecked = resolve))
+  /**
+   * The agent answers conversations when claude is usable here; otherwise messages are only
+   * recorded (a person answers with instar channels send) and node status says why.
+   */
+  const conversationHandler = (state: AgentState): ConversationHandler => {
+    let agent: ConversationHandler | null = null
+    return {
+      handle: async (message, ctx) => {
+        await claudeKnown
+        if (runner === null || claude?.installed !== true) return recordOnlyHandler.handle(message, ctx)
+        agent ??= createNodeAgentHandler({ runner, state, logger, machine: home.config.machine.name, agentName: home.config.agent?.name ?? 'the agent', contextBudget: sessionsConfig.contextBudget })
+        return agent.handle(message, ctx)
+      },
+    }
+  }
   const sessionsStatus = (): NodeStatus['sessions'] =>
     runner === null
       ? null
@@ -146,7 +171,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
       .then(() => created.start())
       .then(() => {
         logger.info({}, 'agent state loaded')
-        if (stopping === null) channelsRuntime = startChannelsRuntime({ mesh, state: created, clock, logger })
+        if (stopping === null) channelsRuntime = startChannelsRuntime({ mesh, state: created, clock, logger, handler: conversationHandler(created) })
       })
     return agentStarted
   }
@@ -282,7 +307,13 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
         { clock, logger },
         {
           command: sessionsConfig.command,
-          settings: { model: sessionsConfig.model, permissionMode: sessionsConfig.permissionMode, maxBudgetUsd: sessionsConfig.maxBudgetUsd, extraArgs: sessionsConfig.args },
+          settings: {
+            model: sessionsConfig.model,
+            permissionMode: sessionsConfig.permissionMode,
+            maxBudgetUsd: sessionsConfig.maxBudgetUsd,
+            extraArgs: sessionsConfig.args,
+            mcpConfigPath: options.cli === undefined ? undefined : writeMcpConfig(home.paths, options.cli),
+          },
           logDir: join(home.paths.logsDir, 'sessions'),
           maxConcurrent: sessionsConfig.maxConcurrent,
           warmTtlMs: durationMs(sessionsConfig.warmTtl),
@@ -293,7 +324,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
       undo.push(() => created.stop())
       // Checked once the API listens; a missing claude is a warning in the log and in node status, never a failed start.
       void listening.then(async () => {
-        claude = await created.version()
+        claude = await created.version().finally(claudeChecked)
         if (claude.installed) logger.info({ version: claude.version }, 'claude found')
         else logger.warn({ code: 'SESSION_NOT_INSTALLED', command: sessionsConfig.command, error: claude.error }, 'claude is not usable here: sessions cannot run on this machine')
       })

@@ -78,7 +78,7 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
     listen: ['/ip4/0.0.0.0/tcp/0'],
     mdns: false,
     storage: { durability: 'power-loss' },
-    sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m' },
+    sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m', contextBudget: 20_000 },
     log: { level: 'info' },
   }
   parseConfig(draft, 'the --agent/--name/--priority options')

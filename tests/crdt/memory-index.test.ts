@@ -62,6 +62,16 @@ describe('memory index', () => {
     expect(index.search('cafe muller').map((r) => r.id)).toEqual(['m00001'])
   })
 
+  it('with any, matches entries holding any of the words, those holding more first', () => {
+    const model = createMemoryModel(new Y.Doc(), { id: counterIds('m') })
+    const index = open(model)
+    model.add({ text: 'the cafe is closed', topic: 't', author }, 1)
+    model.add({ text: 'mondays at the harbor cafe', topic: 't', author }, 2)
+    model.add({ text: 'nothing here', topic: 't', author }, 3)
+    expect(index.search('harbor cafe open on mondays?').map((r) => r.id)).toEqual([])
+    expect(index.search('harbor cafe open on mondays?', { any: true }).map((r) => r.id)).toEqual(['m00002', 'm00001'])
+  })
+
   it('searches tags as well as text', () => {
     const model = createMemoryModel(new Y.Doc())
     const index = open(model)

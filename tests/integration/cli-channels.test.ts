@@ -2,20 +2,27 @@
  * `instar channels` and `instar conversations` through the real binary and a real node (solo:
  * it leads), with the node's Telegram channel polling the Bot API stand-in of this test.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { fileURLToPath } from 'node:url'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { startBotApiStandIn } from '../support/bot-api-standin.js'
 import { cleanupNodeOnFinish, lastJson, runInstar } from '../support/cli.js'
+import { editConfig } from '../support/homes.js'
 import { tempDir } from '../support/temp-dir.js'
 import { waitFor } from '../support/wait-for.js'
 
-async function runningNode(): Promise<string> {
+const FAKE_CLAUDE = fileURLToPath(new URL('../support/fake-claude.mjs', import.meta.url))
+
+async function runningNode(sessionsCommand?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const home = join(tempDir(), 'home')
   const init = await runInstar(['init', '--home', home, '--agent', 'kira', '--name', 'laptop'])
   expect(init.code, init.stderr).toBe(0)
   cleanupNodeOnFinish(home)
-  const started = await runInstar(['node', 'start', '--home', home, '--detach', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'])
+  if (sessionsCommand !== undefined) editConfig(home, (c) => ({ ...c, sessions: { ...(c.sessions as object), command: sessionsCommand } }))
+  const started = await runInstar(['node', 'start', '--home', home, '--detach', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'], { env })
   expect(started.code, started.stderr).toBe(0)
   return home
 }
@@ -76,5 +83,35 @@ describe('instar channels', () => {
     expect(lastJson(remove.stdout)).toEqual({ removed: 'telegram' })
     const none = await runInstar(['channels', 'list', '--home', home, '--json'])
     expect(lastJson(none.stdout)).toEqual({ channels: [] })
+  }, 120_000)
+
+  it('has the agent answer the phone through claude when claude is usable on the machine', async () => {
+    const standIn = await startBotApiStandIn()
+    const calls = tempDir('instar-claude-')
+    const home = await runningNode(FAKE_CLAUDE, { FAKE_CLAUDE_DIR: calls })
+    const tokenFile = join(tempDir(), 'token')
+    writeFileSync(tokenFile, standIn.token)
+    const add = await runInstar(['channels', 'add', 'telegram', '--token-file', tokenFile, '--api-root', standIn.apiRoot, '--allow', '42', '--home', home, '--json'])
+    expect(add.code, add.stderr).toBe(0)
+    standIn.pushMessage({ chatId: 42, userId: 42, text: 'hello agent' })
+    await waitFor(() => standIn.sent.some((m) => m.chatId === '42' && m.text === 'echo: hello agent (turn 1)'), { timeoutMs: 30_000, what: 'the agent answer' })
+    const show = await waitFor(async () => {
+      const r = await runInstar(['conversations', 'show', 'telegram:42', '--home', home, '--json'])
+      const parsed = lastJson<{ messages: Array<{ text: string; direction: string }> }>(r.stdout)
+      return parsed.messages.length === 2 ? parsed : null
+    }, { timeoutMs: 30_000, what: 'the answer in the conversation' })
+    expect(show.messages).toMatchObject([{ direction: 'in', text: 'hello agent' }, { direction: 'out', text: 'echo: hello agent (turn 1)' }])
+    expect(standIn.sent.filter((m) => m.chatId === '42')).toHaveLength(1)
+
+    // The session was given the instar MCP server of this data directory, and it serves.
+    const argv = (JSON.parse(readFileSync(join(calls, 'calls.jsonl'), 'utf8').split('\n')[0] ?? '{}') as { argv: string[] }).argv
+    const mcpConfig = argv[argv.indexOf('--mcp-config') + 1] ?? ''
+    expect(mcpConfig).toBe(join(home, 'sessions-mcp.json'))
+    const server = (JSON.parse(readFileSync(mcpConfig, 'utf8')) as { mcpServers: { instar: { command: string; args: string[] } } }).mcpServers.instar
+    expect(server.args.slice(-3)).toEqual(['mcp', '--home', home])
+    const client = new Client({ name: 'instar-test', version: '0.0.0' })
+    await client.connect(new StdioClientTransport({ command: server.command, args: server.args, stderr: 'pipe' }))
+    onTestFinished(() => client.close())
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('memory_search')
   }, 120_000)
 })

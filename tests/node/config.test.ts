@@ -14,7 +14,7 @@ const good: Config = {
   listen: ['/ip4/127.0.0.1/tcp/0'],
   mdns: false,
   storage: { durability: 'power-loss' },
-  sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m' },
+  sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m', contextBudget: 20_000 },
   log: { level: 'info' },
 }
 
@@ -42,7 +42,7 @@ describe('config.json', () => {
   })
 
   it('fills the sessions defaults for a config written before sessions existed', () => {
-    expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').sessions).toEqual({ command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m' })
+    expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').sessions).toEqual({ command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m', contextBudget: 20_000 })
   })
 
   it('reads session durations as seconds or with a unit', () => {
