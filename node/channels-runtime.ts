@@ -18,7 +18,7 @@ export interface ChannelsRuntime {
   stop(): void
 }
 
-export function startChannelsRuntime(deps: { mesh: Mesh; state: AgentState; clock: Clock; logger: Logger; handler?: ConversationHandler }): ChannelsRuntime {
+export function startChannelsRuntime(deps: { mesh: Mesh; state: AgentState; clock: Clock; logger: Logger; handler?: ConversationHandler; retentionMs?: number }): ChannelsRuntime {
   const { mesh, state, clock, logger } = deps
   const self = mesh.peerId
   const committed = (): Promise<void> => state.documents.committed()
@@ -40,7 +40,7 @@ export function startChannelsRuntime(deps: { mesh: Mesh; state: AgentState; cloc
     logger,
     self,
   })
-  const pipeline = createChannelPipeline({ conversations: state.conversations, lease: mesh, channels: [telegram], handler: deps.handler ?? recordOnlyHandler, clock, logger, self, committed, confirmed })
+  const pipeline = createChannelPipeline({ conversations: state.conversations, lease: mesh, channels: [telegram], handler: deps.handler ?? recordOnlyHandler, clock, logger, self, committed, confirmed }, deps.retentionMs === undefined ? {} : { retentionMs: deps.retentionMs })
   pipeline.start()
   return { pipeline, telegram, stop: () => pipeline.stop() }
 }

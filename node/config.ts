@@ -89,6 +89,16 @@ export const configSchema = z.strictObject({
     })
     .default({ durability: 'power-loss' }),
   sessions: sessionsSchema.prefault({}),
+  /**
+   * The conversation pipeline: finished inbox and outbox entries are pruned after
+   * retentionDays (the messages stay). Each machine prunes with its own setting and the
+   * deletions sync, so the shortest setting in the mesh is the one that holds.
+   */
+  channels: z
+    .strictObject({
+      retentionDays: z.number().int().min(1).max(3650).default(7),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -171,7 +171,7 @@ export async function startNode(deps: StartNodeDeps, options: StartNodeOptions):
       .then(() => created.start())
       .then(() => {
         logger.info({}, 'agent state loaded')
-        if (stopping === null) channelsRuntime = startChannelsRuntime({ mesh, state: created, clock, logger, handler: conversationHandler(created) })
+        if (stopping === null) channelsRuntime = startChannelsRuntime({ mesh, state: created, clock, logger, handler: conversationHandler(created), retentionMs: home.config.channels.retentionDays * 86_400_000 })
       })
     return agentStarted
   }

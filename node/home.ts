@@ -79,6 +79,7 @@ export async function initHome(options: InitOptions): Promise<InitResult> {
     mdns: false,
     storage: { durability: 'power-loss' },
     sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m', contextBudget: 20_000 },
+    channels: { retentionDays: 7 },
     log: { level: 'info' },
   }
   parseConfig(draft, 'the --agent/--name/--priority options')

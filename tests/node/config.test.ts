@@ -15,6 +15,7 @@ const good: Config = {
   mdns: false,
   storage: { durability: 'power-loss' },
   sessions: { command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m', contextBudget: 20_000 },
+  channels: { retentionDays: 7 },
   log: { level: 'info' },
 }
 
@@ -43,6 +44,14 @@ describe('config.json', () => {
 
   it('fills the sessions defaults for a config written before sessions existed', () => {
     expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').sessions).toEqual({ command: 'claude', args: [], maxConcurrent: 2, warmTtl: '10m', timeout: '10m', contextBudget: 20_000 })
+  })
+
+  it('keeps finished inbox and outbox entries 7 days unless told otherwise, and refuses a bad retention', () => {
+    expect(parseConfig({ version: 1, machine: { name: 'laptop' }, agent: null }, 'config.json').channels).toEqual({ retentionDays: 7 })
+    expect(parseConfig({ ...good, channels: { retentionDays: 30 } }, 'config.json').channels.retentionDays).toBe(30)
+    expect(failure({ ...good, channels: { retentionDays: 0 } }).field).toBe('channels.retentionDays')
+    expect(failure({ ...good, channels: { retentionDays: 1.5 } }).field).toBe('channels.retentionDays')
+    expect(failure({ ...good, channels: { retention: '7d' } }).message).toContain('"retention"')
   })
 
   it('reads session durations as seconds or with a unit', () => {
