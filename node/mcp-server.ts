@@ -5,8 +5,8 @@
  * asked of the node; a failure comes back as a tool error whose text is
  * `{"error":{"code","message"}}` with the node's code. Nothing but the protocol goes to stdout.
  *
- * Tools: memory_search, memory_add, person_lookup. The conversation and job tools
- * (conversation_history, send_message, job_list) come with the API routes they need.
+ * Tools: memory_search, memory_add, person_lookup, conversation_history, send_message. The job
+ * tool (job_list) comes with the job routes it needs.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
@@ -75,6 +75,33 @@ export function createInstarMcpServer(deps: McpServerDeps): McpServer {
       inputSchema: { who: z.string().min(1).max(300) },
     },
     ({ who }) => call(() => deps.api().get(`/people/show?q=${encodeURIComponent(who)}`)),
+  )
+
+  server.registerTool(
+    'conversation_history',
+    {
+      title: 'Read a conversation',
+      description: 'The latest messages of a conversation (a Telegram chat or forum topic, such as telegram:12345), oldest first, with who wrote each and when.',
+      inputSchema: {
+        conversation: z.string().min(1).max(256).describe('the conversation id, such as telegram:12345'),
+        limit: z.number().int().min(1).max(500).optional().describe('at most this many messages (default 50)'),
+      },
+    },
+    ({ conversation, limit }) => call(() => deps.api().get(`/conversations/show?id=${encodeURIComponent(conversation)}&limit=${limit ?? 50}`)),
+  )
+
+  server.registerTool(
+    'send_message',
+    {
+      title: 'Send a message',
+      description: 'Queues a message to a conversation; whichever machine leads sends it, once. Markdown by default. Your answer to the message you are handling is sent anyway: use this for anything else.',
+      inputSchema: {
+        conversation: z.string().min(1).max(256).describe('the conversation id, such as telegram:12345'),
+        text: z.string().min(1).max(65_536),
+        format: z.enum(['markdown', 'text']).optional(),
+      },
+    },
+    ({ conversation, text, format }) => call(() => deps.api().post('/channels/send', { conversationId: conversation, text, ...(format === undefined ? {} : { format }) })),
   )
 
   return server

@@ -91,7 +91,7 @@ export function createAgentHandler(deps: AgentHandlerDeps, options: AgentHandler
       .filter((m) => m.id !== message.id && m.at <= message.at)
       .slice(-recentMessages)
       .map((m) => ({ direction: m.direction, text: m.text, at: m.at }))
-    const channel = `You are talking through ${ctx.conversation.channel}${ctx.conversation.title === '' ? '' : ` (${ctx.conversation.title})`}. Your answer is sent as your reply.`
+    const channel = `You are talking through ${ctx.conversation.channel}${ctx.conversation.title === '' ? '' : ` (${ctx.conversation.title})`}; the conversation's id is ${ctx.conversation.id}. Your answer is sent as your reply.`
     return assembleContext({ identity: [deps.identity(), channel].filter((s) => s.trim() !== '').join('\n\n'), person: person === undefined ? null : contextPerson(person), memories, recent }, options.contextBudget)
   }
 
