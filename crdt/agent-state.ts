@@ -17,6 +17,7 @@ import { createDocumentStore } from './document-store.js'
 import { createDocuments, type Documents } from './documents.js'
 import { createJobsModel, type JobsModel } from './jobs-model.js'
 import { createMemoryIndex, type MemoryIndex } from './memory-index.js'
+import { createIdentityModel, type IdentityModel } from './identity-model.js'
 import { createMemoryModel, type MemoryModel } from './memory-model.js'
 import { createRelationshipsModel, type RelationshipsModel } from './relationships-model.js'
 import { createSecretsModel, type SecretsModel } from './secrets-model.js'
@@ -33,6 +34,8 @@ export interface AgentStateDeps {
 export interface AgentState {
   readonly documents: Documents
   readonly memory: MemoryModel
+  /** The agent's identity text, in the memory document. */
+  readonly identity: IdentityModel
   readonly memoryIndex: MemoryIndex
   readonly relationships: RelationshipsModel
   readonly jobs: JobsModel
@@ -78,6 +81,7 @@ export function createAgentState(deps: AgentStateDeps, options: { compactAfter?:
   return {
     documents,
     memory,
+    identity: createIdentityModel(documents.doc('memory')),
     memoryIndex,
     relationships: createRelationshipsModel(documents.doc('relationships')),
     jobs: createJobsModel(documents.doc('jobs')),

@@ -37,6 +37,8 @@ export {
   syncFrameCount,
 } from './sync-protocol.js'
 export type { MemoryEntry, MemoryModel } from './memory-model.js'
+export { IDENTITY_LIMITS, createIdentityModel } from './identity-model.js'
+export type { AgentIdentity, IdentityModel } from './identity-model.js'
 export type { MemoryIndex, SearchResult } from './memory-index.js'
 export { MEMORY_SEARCH_LIMITS } from './memory-index.js'
 export type { Person, Platform, PlatformIdentity, RelationshipsModel } from './relationships-model.js'

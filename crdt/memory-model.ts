@@ -94,6 +94,8 @@ export const MEMORY_SCHEMA: DocumentSchema = {
   roots: {
     entries: { maxKeyLength: 256, value: { kind: 'plain', maxSize: MEMORY_VALUE_SIZE } },
     edits: { maxKeyLength: 256 + '/updatedAt'.length, value: { kind: 'plain', maxSize: MEMORY_VALUE_SIZE } },
+    // The agent's identity text (identity-model.ts): 20,000 characters and the writer.
+    agent: { maxKeyLength: 16, value: { kind: 'plain', maxSize: 20_200 } },
   },
 }
 

@@ -22,7 +22,7 @@ export interface NodeAgentHandlerDeps {
   contextBudget: number
 }
 
-/** Who the agent is, until an identity text can be set (instar agent identity set is not built yet). */
+/** Who the agent is while no identity text is set (instar agent identity set). */
 export const defaultIdentity = (agentName: string): string =>
   `You are ${agentName}, an agent that lives on several machines at once (an instar mesh). You remember through the instar memory, which you can search and add to with the instar MCP tools when you are given them.`
 
@@ -31,7 +31,7 @@ export function createNodeAgentHandler(deps: NodeAgentHandlerDeps): Conversation
   return createAgentHandler(
     {
       runner: deps.runner,
-      identity: () => defaultIdentity(deps.agentName),
+      identity: () => state.identity.get()?.text ?? defaultIdentity(deps.agentName),
       person: (id) => state.relationships.get(id),
       // Only a filled index answers at once; a search before that would fill it on the event loop.
       memories: (text, limit) =>

@@ -1,6 +1,6 @@
 /** Routes of the agent's state: memory (add, search, list, forget) and people (list, show, merge). */
 import type { FastifyInstance } from 'fastify'
-import { MEMORY_SEARCH_LIMITS, type AgentState, type Person } from '../crdt/index.js'
+import { IDENTITY_LIMITS, MEMORY_SEARCH_LIMITS, type AgentState, type Person } from '../crdt/index.js'
 
 /**
  * The longest search query, in UTF-16 code units as the search counts it (the API's schemas
@@ -26,6 +26,20 @@ const personJson = (p: Person) => ({
 })
 
 export function registerStateRoutes(fastify: FastifyInstance, deps: StateRoutesDeps): void {
+  // The agent's identity text, told to every session it runs.
+  fastify.get('/agent/identity', async () => ({ identity: (await deps.state()).identity.get() }))
+  fastify.post(
+    '/agent/identity',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['text'], properties: { text: { type: 'string', maxLength: IDENTITY_LIMITS.maxTextLength } } } } },
+    async (request) => {
+      const { text } = request.body as { text: string }
+      const state = await deps.state()
+      const identity = state.identity.set(text, deps.selfPeerId(), deps.now())
+      await state.documents.committed()
+      return { identity }
+    },
+  )
+
   fastify.post(
     '/memory',
     {

@@ -8,6 +8,7 @@
  * schema, the daemon with libp2p and Yjs) is imported by those commands when they run.
  */
 import { Command, CommanderError } from 'commander'
+import { registerAgent } from './cli-agent.js'
 import { registerChannels } from './cli-channels.js'
 import { registerInit } from './cli-init.js'
 import { registerMcp } from './cli-mcp.js'
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerMcp(program)
   registerRelay(program)
   registerChannels(program)
+  registerAgent(program)
   return program
 }
 

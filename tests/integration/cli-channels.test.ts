@@ -93,6 +93,18 @@ describe('instar channels', () => {
     writeFileSync(tokenFile, standIn.token)
     const add = await runInstar(['channels', 'add', 'telegram', '--token-file', tokenFile, '--api-root', standIn.apiRoot, '--allow', '42', '--home', home, '--json'])
     expect(add.code, add.stderr).toBe(0)
+    const none = await runInstar(['agent', 'identity', 'show', '--home', home, '--json'])
+    expect(lastJson(none.stdout)).toEqual({ identity: null })
+    const identityFile = join(tempDir(), 'identity.md')
+    writeFileSync(identityFile, 'You are Kira. You answer in one short sentence.')
+    const set = await runInstar(['agent', 'identity', 'set', '--file', identityFile, '--home', home, '--json'])
+    expect(set.code, set.stderr).toBe(0)
+    const shown = await runInstar(['agent', 'identity', 'show', '--home', home])
+    expect(shown.stdout.trim()).toBe('You are Kira. You answer in one short sentence.')
+    const both = await runInstar(['agent', 'identity', 'set', '--home', home, '--json'])
+    expect(both.code).toBe(2)
+    expect(lastJson<{ error: { code: string } }>(both.stdout).error.code).toBe('USAGE')
+
     standIn.pushMessage({ chatId: 42, userId: 42, text: 'hello agent' })
     await waitFor(() => standIn.sent.some((m) => m.chatId === '42' && m.text === 'echo: hello agent (turn 1)'), { timeoutMs: 30_000, what: 'the agent answer' })
     const show = await waitFor(async () => {
@@ -105,6 +117,7 @@ describe('instar channels', () => {
 
     // The session was given the instar MCP server of this data directory, and it serves.
     const argv = (JSON.parse(readFileSync(join(calls, 'calls.jsonl'), 'utf8').split('\n')[0] ?? '{}') as { argv: string[] }).argv
+    expect(argv[argv.indexOf('--append-system-prompt') + 1]).toContain('You are Kira. You answer in one short sentence.')
     const mcpConfig = argv[argv.indexOf('--mcp-config') + 1] ?? ''
     expect(mcpConfig).toBe(join(home, 'sessions-mcp.json'))
     const server = (JSON.parse(readFileSync(mcpConfig, 'utf8')) as { mcpServers: { instar: { command: string; args: string[] } } }).mcpServers.instar
