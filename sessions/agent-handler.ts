@@ -56,7 +56,7 @@ const contextPerson = (p: Person): ContextPerson => ({
   lastInteraction: p.lastInteraction,
 })
 
-export function noticeOf(err: SessionError, machine: string): string {
+function noticeOf(err: SessionError, machine: string): string {
   switch (err.code) {
     case 'SESSION_NOT_INSTALLED':
       return `I cannot answer right now: Claude Code is not installed on ${machine}, the machine that leads. Install it there (npm install -g @anthropic-ai/claude-code) or set sessions.command in its config.json.`
@@ -71,7 +71,7 @@ export function noticeOf(err: SessionError, machine: string): string {
   }
 }
 
-export function createAgentHandler(deps: AgentHandlerDeps, options: AgentHandlerOptions): ConversationHandler & { sessionOf(conversationId: string): string | undefined } {
+export function createAgentHandler(deps: AgentHandlerDeps, options: AgentHandlerOptions): ConversationHandler {
   const { runner, logger } = deps
   const recentMessages = options.recentMessages ?? 50
   const memoryMatches = options.memoryMatches ?? 8
@@ -107,20 +107,24 @@ export function createAgentHandler(deps: AgentHandlerDeps, options: AgentHandler
     return text === '' ? [] : [{ text, format: 'markdown' }]
   }
 
+  /** Resumes the conversation's session; one this machine can no longer resume (its transcript gone) gives way to a new one, seeded from shared state. */
+  const resumeOrStart = async (message: Message, ctx: HandlerContext): Promise<HandlerReply[]> => {
+    const resume = sessions.get(message.conversationId)
+    if (resume === undefined) return turn(message, ctx, undefined)
+    try {
+      return await turn(message, ctx, resume)
+    } catch (err) {
+      if (!(err instanceof SessionError) || err.code !== 'SESSION_CRASHED' || ctx.signal.aborted) throw err
+      logger.warn({ code: err.code, conversationId: message.conversationId, sessionId: resume }, 'resuming the session failed; starting a new one')
+      sessions.delete(message.conversationId)
+      return turn(message, ctx, undefined)
+    }
+  }
+
   return {
-    sessionOf: (conversationId) => sessions.get(conversationId),
     async handle(message, ctx) {
-      const resume = sessions.get(message.conversationId)
       try {
-        try {
-          return await turn(message, ctx, resume)
-        } catch (err) {
-          // A session this machine can no longer resume (its transcript gone): a new one, seeded from shared state.
-          if (resume === undefined || !(err instanceof SessionError) || err.code !== 'SESSION_CRASHED' || ctx.signal.aborted) throw err
-          logger.warn({ code: err.code, conversationId: message.conversationId, sessionId: resume }, 'resuming the session failed; starting a new one')
-          sessions.delete(message.conversationId)
-          return await turn(message, ctx, undefined)
-        }
+        return await resumeOrStart(message, ctx)
       } catch (err) {
         if (err instanceof SessionError && NOTICE_CODES.has(err.code)) {
           logger.warn({ code: err.code, conversationId: message.conversationId }, 'the agent cannot answer here; the person is told')
